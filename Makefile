@@ -1,0 +1,41 @@
+# Daily Papers. `make site` and `make test` work on a fresh machine with Python 3.11 and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: site test serve fetch publish bench bench-smoke lint clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Build the site from content/ into site/ (offline).
+site: $(STAMP)
+	$(BIN)/python -m generator build
+	@echo "Built site/. View it with: make serve  (then open http://127.0.0.1:8000/)"
+
+## The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+## Live preview on http://127.0.0.1:8000/
+serve: $(STAMP)
+	$(BIN)/python -m generator serve
+
+## Fetch the last days from the API, then build.
+publish: $(STAMP)
+	$(BIN)/python -m generator fetch
+	$(BIN)/python -m generator build
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install -q ruff mypy types-PyYAML
+	$(BIN)/ruff check generator tests
+	$(BIN)/ruff format --check generator tests
+
+clean:
+	rm -rf build site .site-* .pytest_cache

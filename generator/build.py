@@ -1,0 +1,68 @@
+"""The build orchestrator: content -> Markdown -> MkDocs -> search index and feeds -> site/.
+
+Reads like the list of steps it runs. Everything is gathered and validated before anything
+is written; the new site is built in a fresh folder and swapped in only when complete, so
+a failed or killed build leaves the published site/ as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from generator import feeds, pages, search, site, store
+from generator.config import Paths, SiteConfig
+from generator.fsutil import exclusive_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildReport:
+    days: int = 0
+    papers: int = 0
+    pages_written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - start
+        log.info("%-8s %.2f s", name, self.seconds[name])
+
+
+def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | None = None) -> BuildReport:
+    """Build the whole site from content/ and publish it as site/."""
+    report = BuildReport()
+    notify = on_step or (lambda _name: None)
+    with exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600):
+        site.clean_leftovers(paths.root)
+        notify("load content")
+        with report.step("load"):
+            days = store.load_all(paths.content)
+            archive = pages.Archive.of(days)
+            report.days, report.papers = len(days), len(archive.papers)
+        notify("write pages")
+        with report.step("pages"):
+            rendered = pages.PageRenderer(config, paths.templates).all_pages(archive)
+            report.pages_written = pages.write_pages(rendered, paths.docs, paths.assets)
+        new_site = paths.root / f".site-new-{os.getpid()}"
+        notify("run MkDocs")
+        with report.step("mkdocs"):
+            site.run_mkdocs(paths, config, new_site)
+        notify("index search")
+        with report.step("search"):
+            search.index_site(new_site)
+        notify("write feeds")
+        with report.step("feeds"):
+            items = feeds.latest_items(archive.days, config.feeds.items)
+            feeds.write_feeds(items, config, new_site)
+        notify("publish")
+        with report.step("publish"):
+            site.publish(new_site, paths.site)
+    return report

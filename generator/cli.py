@@ -1,0 +1,183 @@
+"""The command line: `python -m generator` / `dailypapers`. Thin commands, lazy imports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from generator import __version__
+
+
+def _setup_logging(verbose: int) -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    level = logging.WARNING - 10 * verbose if verbose else logging.WARNING
+    handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False)
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
+    logging.getLogger("generator").setLevel(min(level, logging.INFO))
+    logging.getLogger("mkdocs").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+    logging.getLogger("httpx").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
+
+
+def _context(root: Path):  # noqa: ANN202 - (Paths, SiteConfig)
+    from generator.config import Paths, load_config
+
+    paths = Paths(root.resolve())
+    return paths, load_config(paths)
+
+
+root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project folder holding content/, site_config/ and mkdocs.yml.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dailypapers")
+@click.option("-v", "--verbose", count=True, help="More output (-vv: debug).")
+def cli(verbose: int) -> None:
+    """Daily Papers: Hugging Face's trending AI papers as a static, searchable site.
+
+    \b
+    Typical use, e.g. from cron:
+      python -m generator fetch      # today and the 3 days before
+      python -m generator build      # content/ -> site/
+    """
+    _setup_logging(verbose)
+
+
+@cli.command()
+@click.option("--date", "one_day", type=click.DateTime(["%Y-%m-%d"]), help="Fetch this day.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
+@click.option("--api", help="API base URL [env DAILYPAPERS_API; site.yml `api`].")
+@root_option
+def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.datetime | None,
+          api: str | None, root: Path) -> None:
+    """Fetch featured days from the Hugging Face API into content/.
+
+    Without dates: today (Hugging Face's day, which rolls over at 21:30 New York time)
+    and the days before it (site.yml fetch.days, default 4). Re-fetching a day merges:
+    counts update, papers not returned again stay. Sends HF_TOKEN when set.
+
+    \b
+    Examples:
+      python -m generator fetch
+      python -m generator fetch --date 2026-10-03
+      python -m generator fetch --from 2026-06-01 --to 2026-06-30
+      DAILYPAPERS_API=http://127.0.0.1:8080 python -m generator fetch --date 2026-10-03
+    """
+    from generator import update
+
+    paths, config = _context(root)
+    if api:
+        config = config.model_copy(update={"api": api.rstrip("/") + "/"})
+    if one_day and (start or end):
+        raise click.UsageError("use either --date or --from/--to")
+    if one_day:
+        days = [one_day.date()]
+    elif start:
+        days = update.date_range(start.date(), end.date() if end else update.hf_today())
+    else:
+        last = end.date() if end else update.hf_today()
+        days = update.date_range(last - dt.timedelta(days=config.fetch.days - 1), last)
+    report = _run_fetch(update, paths.content, config, days)
+    click.echo(
+        f"{len(report.written)} day(s) written, {len(report.unchanged)} unchanged, "
+        f"{len(report.empty)} empty, {len(report.failed)} failed"
+        + (f"; {report.rejected} invalid item(s) rejected" if report.rejected else "")
+    )
+    update.raise_for_failures(report)
+
+
+def _run_fetch(update, content: Path, config, days: list[dt.date]):  # noqa: ANN001, ANN202
+    from rich.progress import Progress
+
+    token = os.environ.get("HF_TOKEN") or None
+    with Progress(transient=True, disable=len(days) < 2) as progress:
+        task = progress.add_task("Fetching days", total=len(days))
+        return update.fetch_days(
+            content, config, days, token, on_day=lambda _d: progress.advance(task)
+        )
+
+
+@cli.command()
+@root_option
+def build(root: Path) -> None:
+    """Build the site: content/ -> Markdown -> MkDocs -> search index and feeds -> site/.
+
+    The new site is built in a fresh folder and replaces site/ only when complete.
+
+    \b
+    Example:
+      python -m generator build && python -m generator serve
+    """
+    report = _run_build(root)
+    click.echo(
+        f"Built site/ from {report.days} day(s), {report.papers} paper(s) in "
+        f"{sum(report.seconds.values()):.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+        + ")"
+    )
+
+
+def _run_build(root: Path):  # noqa: ANN202
+    from rich.console import Console
+
+    from generator.build import build as run
+
+    paths, config = _context(root)
+    console = Console(stderr=True)
+    with console.status("Building…") as status:
+        return run(paths, config, on_step=lambda name: status.update(f"Building: {name}…"))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Rebuild when content/ or site_config/ change.")
+@root_option
+def serve(host: str, port: int, watch: bool, root: Path) -> None:
+    """Build, then serve site/ on a local address, rebuilding on changes.
+
+    Search needs the site served over HTTP (Pagefind loads its index with fetch()),
+    so use this rather than opening the files directly.
+
+    \b
+    Example:
+      python -m generator serve --port 8000   # then open http://127.0.0.1:8000/
+    """
+    from generator.serve import serve as run
+
+    _run_build(root)
+    paths, _ = _context(root)
+    run(paths, host, port, rebuild=(lambda: _run_build(root)) if watch else None)
+
+
+@cli.command()
+@root_option
+def check(root: Path) -> None:
+    """Validate every file in content/ and report every problem at once.
+
+    \b
+    Example:
+      python -m generator check
+    """
+    from generator import store
+
+    paths, _ = _context(root)
+    days = store.load_all(paths.content)
+    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s): all valid")
+
+
+def main() -> None:
+    cli(prog_name="python -m generator")

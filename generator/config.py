@@ -1,0 +1,108 @@
+"""Site configuration (site_config/site.yml) and the project's paths. Reads one file."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from generator.errors import ContentError
+from generator.models import is_http_url
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FetchSettings(_Section):
+    days: int = Field(4, ge=1, le=60, description="default: today and the days before it")
+    timeout: float = Field(30.0, gt=0, description="seconds per request")
+    retries: int = Field(5, ge=0, le=20, description="retries of 408/429/5xx and timeouts")
+    max_wait: float = Field(120.0, ge=0, description="cap on one backoff or Retry-After wait")
+    page_size: int = Field(100, ge=1, le=100)
+    rate_limit: int = Field(450, ge=1, description="requests per rate window (HF: 500/5 min)")
+    rate_window: float = Field(300.0, gt=0)
+
+
+class FeedSettings(_Section):
+    items: int = Field(50, ge=1, le=1000, description="papers in each feed")
+
+
+class SiteConfig(_Section):
+    title: str = "Daily Papers"
+    description: str = "Trending AI research papers, every day, ranked by upvotes."
+    site_url: str = "https://example.org/daily-papers/"
+    api: str = "https://huggingface.co"
+    language: str = "en"
+    fetch: FetchSettings = FetchSettings()
+    feeds: FeedSettings = FeedSettings()
+
+    @field_validator("site_url", "api")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not is_http_url(value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") + "/" if value else value
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where everything lives, relative to the project root."""
+
+    root: Path
+
+    @property
+    def content(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "site_config" / "site.yml"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "site_config" / "templates"
+
+    @property
+    def assets(self) -> Path:
+        return self.root / "site_config" / "assets"
+
+    @property
+    def mkdocs_yml(self) -> Path:
+        return self.root / "mkdocs.yml"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def docs(self) -> Path:
+        return self.build / "docs"
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+
+def load_config(paths: Paths) -> SiteConfig:
+    """Read site.yml (missing file: defaults); env DAILYPAPERS_API overrides `api`."""
+    data: dict = {}
+    if paths.config_file.exists():
+        try:
+            data = yaml.safe_load(paths.config_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ContentError(f"{paths.config_file}: cannot read: {exc}") from None
+        if not isinstance(data, dict):
+            raise ContentError(f"{paths.config_file}: must be a mapping of settings")
+    if os.environ.get("DAILYPAPERS_API"):
+        data["api"] = os.environ["DAILYPAPERS_API"]
+    try:
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ContentError(f"{paths.config_file}: {problems}") from None

@@ -1,0 +1,224 @@
+"""Feeds of the newest featured papers: RSS 2.0 and Atom with feedgen, JSON Feed 1.1 with json.
+
+Entry ids derive from the arXiv id only (https://arxiv.org/abs/{id}), so they survive
+site_url changes and re-fetches. Every date is a featured day at 00:00 UTC and a feed's
+own date is its newest entry's, never the clock: the same input gives byte-identical files.
+All text is untrusted plain text: it is filtered to what XML can carry and escaped for the
+format that reads it (HTML-escaped for RSS descriptions, type="text" in Atom).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
+
+from feedgen.entry import FeedEntry
+from feedgen.feed import FeedGenerator
+
+from generator.config import SiteConfig
+from generator.models import Day, Paper
+
+GENERATOR = "Daily Papers"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+RSS_FILE, ATOM_FILE, JSON_FILE = "feed.xml", "atom.xml", "feed.json"
+#: Authors named in an entry's byline before "et al.".
+MAX_AUTHORS = 10
+#: Keywords given as categories per entry; keeps feeds small (a paper may list hundreds).
+MAX_CATEGORIES = 20
+#: The date of a feed without entries: fixed, so an empty feed is deterministic too.
+EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# Everything outside the XML 1.0 Char production (controls, lone surrogates, U+FFFE/FFFF).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A paper in a feed, dated by the day it was (first) featured."""
+
+    paper: Paper
+    featured: dt.date
+
+
+def latest_items(days: list[Day], limit: int) -> list[FeedItem]:
+    """Return the newest `limit` papers, each once, dated by its first featured day.
+
+    Order: newest featured day first, then (-upvotes, id). A paper featured on several
+    days keeps its first day but the record from its latest day (the freshest fetch).
+    """
+    first_day: dict[str, dt.date] = {}
+    latest: dict[str, Paper] = {}
+    for day in sorted(days, key=lambda d: d.date):
+        for paper in day.papers:
+            first_day.setdefault(paper.id, day.date)
+            latest[paper.id] = paper
+    items = [FeedItem(latest[pid], first_day[pid]) for pid in first_day]
+    items.sort(key=lambda i: (-i.featured.toordinal(), -i.paper.upvotes, i.paper.id))
+    return items[: max(limit, 0)]
+
+
+def write_feeds(
+    items: list[FeedItem],
+    config: SiteConfig,
+    out_dir: Path,
+    *,
+    path: str = "",
+    title: str | None = None,
+) -> list[Path]:
+    """Write out_dir/path/{feed.xml, atom.xml, feed.json} and return the paths written."""
+    path = _sub_path(path)
+    base = config.site_url + quote(path, safe="/")
+    feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
+    outputs = {
+        RSS_FILE: _rss(items, config, base, feed_title),
+        ATOM_FILE: _atom(items, config, base, feed_title),
+        JSON_FILE: _json_feed(items, config, base, feed_title),
+    }
+    folder = out_dir / path
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in outputs.items():
+        target = folder / name
+        target.write_bytes(data)
+        written.append(target)
+    return written
+
+
+def _sub_path(path: str) -> str:
+    """Normalise a feed sub-folder to "" or "a/b/"; refuse absolute paths and ".."."""
+    pure = PurePosixPath(path.strip("/"))
+    if path.startswith("/") or ".." in pure.parts or "\\" in path:
+        raise ValueError(f"feed path must be a relative folder without '..': {path!r}")
+    return "" if str(pure) == "." else f"{pure}/"
+
+
+def _xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (models already do; output must not depend on it)."""
+    return _NOT_XML_CHAR.sub("", text)
+
+
+def _entry_date(item: FeedItem) -> dt.datetime:
+    return dt.datetime.combine(item.featured, dt.time(), tzinfo=dt.UTC)
+
+
+def _feed_date(items: list[FeedItem]) -> dt.datetime:
+    return max((_entry_date(i) for i in items), default=EMPTY_FEED_DATE)
+
+
+def _title(paper: Paper) -> str:
+    return _xml_safe(paper.title).strip() or paper.id
+
+
+def _byline(paper: Paper) -> str:
+    """Return "A, B, … et al. (Organization)", or "" when nobody is named."""
+    names = ", ".join(paper.authors[:MAX_AUTHORS])
+    if len(paper.authors) > MAX_AUTHORS:
+        names += " et al."
+    org = paper.organization
+    org_name = (org.fullname or org.name) if org else ""
+    if names and org_name:
+        return _xml_safe(f"{names} ({org_name})")
+    return _xml_safe(names or org_name)
+
+
+def _keywords(paper: Paper) -> list[str]:
+    unique = dict.fromkeys(k for k in map(_xml_safe, paper.keywords) if k.strip())
+    return list(unique)[:MAX_CATEGORIES]
+
+
+def _page_url(config: SiteConfig, paper: Paper) -> str:
+    return f"{config.site_url}papers/{paper.id}/"
+
+
+def _generator(
+    config: SiteConfig, base: str, title: str, self_url: str, mime: str
+) -> FeedGenerator:
+    """Return a FeedGenerator with the channel-level fields both XML formats share."""
+    fg = FeedGenerator()
+    fg.id(base)
+    fg.title(title)
+    fg.description(_xml_safe(config.description) or title)
+    fg.language(_xml_safe(config.language))
+    fg.generator(GENERATOR)
+    fg.author({"name": title})
+    # feedgen uses the last link as the RSS <link>, the first rel=self as atom:link.
+    fg.link(href=self_url, rel="self", type=mime)
+    fg.link(href=base, rel="alternate", type="text/html")
+    return fg
+
+
+def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig) -> FeedEntry:
+    """Add an entry with id, title, link, dates and categories; return it."""
+    paper = item.paper
+    fe = fg.add_entry(order="append")
+    fe.id(paper.arxiv_url)  # also the RSS guid, isPermaLink="false"
+    fe.title(_title(paper))
+    fe.link(href=_page_url(config, paper), rel="alternate", type="text/html")
+    fe.published(_entry_date(item))
+    fe.updated(_entry_date(item))  # feedgen would otherwise stamp now()
+    for keyword in _keywords(paper):
+        fe.category(term=keyword)
+    return fe
+
+
+def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+    """Return the RSS 2.0 document; descriptions are HTML-escaped plain text."""
+    fg = _generator(config, base, title, base + RSS_FILE, "application/rss+xml")
+    fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> needs an email
+    for item in items:
+        fe = _add_common(fg, item, config)
+        fe.description(html.escape(_xml_safe(item.paper.summary)))
+        if byline := _byline(item.paper):
+            fe.dc.dc_creator(byline)
+    fg.updated(_feed_date(items))  # lastBuildDate; feedgen's default is now()
+    return fg.rss_str(pretty=True)
+
+
+def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+    """Return the Atom document; summaries are type="text"."""
+    fg = _generator(config, base, title, base + ATOM_FILE, "application/atom+xml")
+    for item in items:
+        fe = _add_common(fg, item, config)
+        if summary := _xml_safe(item.paper.summary):
+            fe.summary(summary, type="text")
+        if byline := _byline(item.paper):
+            fe.author({"name": byline})
+    fg.updated(_feed_date(items))  # feedgen's default is now()
+    return fg.atom_str(pretty=True)
+
+
+def _json_item(item: FeedItem, config: SiteConfig) -> dict:
+    paper = item.paper
+    entry = {
+        "id": paper.arxiv_url,
+        "url": _page_url(config, paper),
+        "external_url": paper.arxiv_url,
+        "title": _title(paper),
+        "content_text": _xml_safe(paper.summary),
+        "date_published": _entry_date(item).isoformat(),
+    }
+    if byline := _byline(paper):
+        entry["authors"] = [{"name": byline}]
+    if keywords := _keywords(paper):
+        entry["tags"] = keywords
+    return entry
+
+
+def _json_feed(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+    """Return the JSON Feed 1.1 document (UTF-8, stable key order, trailing newline)."""
+    feed = {
+        "version": JSON_FEED_VERSION,
+        "title": title,
+        "home_page_url": base,
+        "feed_url": base + JSON_FILE,
+        "description": _xml_safe(config.description),
+        "language": _xml_safe(config.language),
+        "authors": [{"name": title}],
+        "items": [_json_item(item, config) for item in items],
+    }
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

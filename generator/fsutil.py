@@ -1,0 +1,89 @@
+"""File-system primitives shared by the stages: atomic writes, locks, temp clean-up."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from generator.errors import GeneratorError
+
+log = logging.getLogger(__name__)
+
+TMP_MARK = ".tmp-"
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Atomically write `data` unless the file already holds exactly it; True if written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write(path, data)
+    return True
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder, fsync, then rename over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise GeneratorError(f"{path}: cannot write: {os.strerror(exc.errno or 0) or exc}") from None
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def clean_temp_files(folder: Path) -> int:
+    """Remove temp files a killed writer left under `folder`; call while holding its lock."""
+    removed = 0
+    for tmp in folder.rglob(f".*{TMP_MARK}*"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        log.info("removed %d leftover temp file(s) under %s", removed, folder)
+    return removed
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file`, waiting up to `wait` seconds, else fail clearly."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES) or time.monotonic() >= deadline:
+                    raise GeneratorError(
+                        f"{lock_file}: another {what} is running; try again when it has finished"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,142 @@
+"""The content model: a featured Day and its Papers. Pure data and validation, no I/O.
+
+Every string here may come from the Hugging Face API and is untrusted. Validation
+normalises it in the few documented ways (control characters removed, lengths capped
+with a visible marker); escaping for HTML, XML and feeds happens where text is output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+log = logging.getLogger(__name__)
+
+#: New-style arXiv ids, the only kind Hugging Face Papers lists (2023 onwards).
+ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+
+#: Shown at the end of text cut to its length cap.
+TRUNCATION_MARKER = " […truncated]"
+
+# Characters XML 1.0 cannot carry, plus C0/C1 controls other than tab and newline,
+# noncharacters (U+FFFE, U+FFFF) and lone surrogates.
+_BAD_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
+)
+
+
+def clean_text(value: str, limit: int, *, single_line: bool = False) -> str:
+    """Remove control characters and cap the length, marking a cut with TRUNCATION_MARKER."""
+    cleaned, removed = _BAD_CHARS.subn("", value)
+    if removed:
+        log.warning("removed %d control or non-XML character(s) from %r", removed, cleaned[:60])
+    cleaned = unicodedata.normalize("NFC", cleaned).replace("\r\n", "\n").replace("\r", "\n")
+    if single_line:
+        cleaned = " ".join(cleaned.split())
+    else:
+        cleaned = cleaned.strip()
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - len(TRUNCATION_MARKER)].rstrip() + TRUNCATION_MARKER
+    return cleaned
+
+
+def is_http_url(value: str) -> bool:
+    """True for an absolute http(s) URL with a host and no whitespace or quotes."""
+    return bool(re.match(r"^https?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$", value))
+
+
+def _line(limit: int) -> Any:
+    return AfterValidator(lambda v: clean_text(v, limit, single_line=True))
+
+
+def _url(value: str | None) -> str | None:
+    if value is not None and not is_http_url(value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+Line = Annotated[str, _line(500)]
+Title = Annotated[str, _line(1000), Field(min_length=1)]
+Text = Annotated[str, AfterValidator(lambda v: clean_text(v, 20_000))]
+Url = Annotated[str | None, AfterValidator(_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Organization(_Strict):
+    """The organization a paper is submitted under (Hugging Face org account)."""
+
+    name: Line = Field(min_length=1)
+    fullname: Line | None = None
+
+
+class Paper(_Strict):
+    """One paper as featured on Daily Papers; `id` is its arXiv id."""
+
+    id: str = Field(pattern=ARXIV_ID.pattern)
+    title: Title
+    summary: Text
+    authors: list[Line]
+    published: dt.date
+    upvotes: int = Field(ge=0)
+    comments: int = Field(ge=0)
+    organization: Organization | None = None
+    submitted_by: Line | None = None
+    github: Url = None
+    github_stars: int | None = Field(default=None, ge=0)
+    project_page: Url = None
+    ai_summary: Annotated[str, AfterValidator(lambda v: clean_text(v, 5_000))] | None = None
+    keywords: list[Line] = []
+    thumbnail: Url = None
+
+    @field_validator("authors", "keywords")
+    @classmethod
+    def _cap_list(cls, value: list[str]) -> list[str]:
+        return [v for v in value if v][:1000]
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.id}"
+
+    @property
+    def arxiv_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+
+class Day(_Strict):
+    """The papers featured on one day, in stored order."""
+
+    date: dt.date
+    papers: list[Paper]
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _not_datetime(cls, value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            raise ValueError("must be a date (YYYY-MM-DD), not a date and time")
+        return value
+
+    @field_validator("papers")
+    @classmethod
+    def _unique_ids(cls, papers: list[Paper]) -> list[Paper]:
+        seen: set[str] = set()
+        for paper in papers:
+            if paper.id in seen:
+                raise ValueError(f"paper {paper.id} is listed twice")
+            seen.add(paper.id)
+        return papers
+
+    def ranked(self) -> list[Paper]:
+        """Papers by upvotes, most first; ties by arXiv id for deterministic output."""
+        return sorted(self.papers, key=lambda p: (-p.upvotes, p.id))

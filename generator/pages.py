@@ -1,0 +1,187 @@
+"""Models -> Markdown pages for MkDocs (Jinja2 templates in site_config/templates).
+
+Each page is Markdown with YAML front matter. Every piece of API text is placed inside
+HTML blocks rendered with autoescaping, so Markdown never parses it (no emphasis, lists,
+attr_list or links can come from data); structural links between our own pages are
+Markdown links, which MkDocs validates in strict mode. Writes only files whose bytes change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import posixpath
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from generator.config import SiteConfig
+from generator.errors import BuildError
+from generator.fsutil import write_if_changed
+from generator.models import Day, Paper
+from generator.textfmt import rich
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Archive:
+    """All days, oldest first, and each paper's latest version and featured days."""
+
+    days: list[Day]
+    papers: dict[str, Paper] = field(default_factory=dict)
+    featured: dict[str, list[dt.date]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, days: Iterable[Day]) -> Archive:
+        archive = cls(days=sorted(days, key=lambda d: d.date))
+        for day in archive.days:
+            for paper in day.papers:
+                archive.papers[paper.id] = paper  # a later day's copy has fresher counts
+                archive.featured.setdefault(paper.id, []).append(day.date)
+        return archive
+
+
+# ---------------------------------------------------------------- URLs
+
+
+def day_doc(day: dt.date) -> str:
+    return f"papers/date/{day.isoformat()}.md"
+
+
+def paper_doc(paper_id: str) -> str:
+    return f"papers/{paper_id}.md"
+
+
+def doc_url(doc: str) -> str:
+    """The directory URL MkDocs gives a Markdown file (use_directory_urls)."""
+    stem = doc.removesuffix(".md")
+    if stem == "index":
+        return ""
+    return stem.removesuffix("/index") + "/"
+
+
+def rel(src_url: str, dst_url: str) -> str:
+    """Relative link from the page at `src_url` to `dst_url` (both site-relative)."""
+    trailing = "/" if dst_url.endswith("/") or dst_url == "" else ""
+    target = posixpath.relpath(dst_url.rstrip("/") or ".", src_url.rstrip("/") or ".")
+    return "./" if target == "." else target + trailing
+
+
+def md_link(src_doc: str, dst_doc: str) -> str:
+    """Relative path between two Markdown files, for a Markdown link MkDocs validates."""
+    return posixpath.relpath(dst_doc, posixpath.dirname(src_doc) or ".")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _env(templates: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["rich"] = rich
+    env.filters["longdate"] = lambda d: f"{d:%b} {d.day}, {d:%Y}"
+    env.filters["shortdate"] = lambda d: f"{d:%b} {d.day}"
+    env.filters["count"] = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"
+    return env
+
+
+def front_matter(title: str, description: str = "", **extra: object) -> str:
+    """YAML front matter. Material prints meta.title unescaped, so it is HTML-escaped here."""
+    meta: dict[str, object] = {"title": html.escape(title)}
+    if description:
+        meta["description"] = html.escape(" ".join(description.split())[:200])
+    meta.update(extra)
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000) + "---\n\n"
+
+
+class PageRenderer:
+    """Renders every page of the site as {docs-relative path: Markdown text}."""
+
+    def __init__(self, config: SiteConfig, templates: Path) -> None:
+        self.config = config
+        self.templates = templates
+        self.env = _env(templates)
+
+    def render(self, template: str, doc: str, **context: object) -> str:
+        url = doc_url(doc)
+        try:
+            return self.env.get_template(template).render(
+                config=self.config,
+                doc=doc,
+                url=url,
+                to=lambda target: rel(url, target),
+                to_doc=lambda target_doc: md_link(doc, target_doc),
+                paper_url=lambda pid: rel(url, doc_url(paper_doc(pid))),
+                day_url=lambda d: rel(url, doc_url(day_doc(d))),
+                front_matter=front_matter,
+                **context,
+            )
+        except jinja2.TemplateError as exc:
+            raise BuildError(f"{self.templates / template}: {exc}") from None
+
+    def all_pages(self, archive: Archive) -> dict[str, str]:
+        pages: dict[str, str] = {}
+        days = archive.days
+        for i, day in enumerate(days):
+            prev_day = days[i - 1].date if i > 0 else None
+            next_day = days[i + 1].date if i + 1 < len(days) else None
+            doc = day_doc(day.date)
+            pages[doc] = self.day_page(doc, day, prev_day, next_day, home=False)
+        if days:
+            prev_day = days[-2].date if len(days) > 1 else None
+            pages["index.md"] = self.day_page("index.md", days[-1], prev_day, None, home=True)
+        else:
+            pages["index.md"] = self.render("empty.md.j2", "index.md")
+        for pid, paper in archive.papers.items():
+            pages[paper_doc(pid)] = self.render(
+                "paper.md.j2", paper_doc(pid), paper=paper, featured=archive.featured[pid]
+            )
+        pages["archive.md"] = self.render("archive.md.j2", "archive.md", days=days)
+        return pages
+
+    def day_page(
+        self, doc: str, day: Day, prev_day: dt.date | None, next_day: dt.date | None, home: bool
+    ) -> str:
+        return self.render(
+            "day.md.j2",
+            doc,
+            day=day,
+            papers=day.ranked(),
+            prev_day=prev_day,
+            next_day=next_day,
+            home=home,
+        )
+
+
+def write_pages(pages: dict[str, str], docs: Path, assets: Path) -> int:
+    """Write changed pages into docs/, copy assets, delete pages no longer generated."""
+    written = 0
+    for doc, text in pages.items():
+        written += write_if_changed(docs / doc, text.encode("utf-8"))
+    keep = set(pages)
+    if assets.is_dir():
+        for src in sorted(assets.rglob("*")):
+            if src.is_file():
+                doc = "assets/" + src.relative_to(assets).as_posix()
+                keep.add(doc)
+                written += write_if_changed(docs / doc, src.read_bytes())
+    for stale in sorted(docs.rglob("*")):
+        if stale.is_file() and stale.relative_to(docs).as_posix() not in keep:
+            stale.unlink()
+            log.info("removed stale page %s", stale)
+    for folder in sorted(docs.rglob("*"), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            shutil.rmtree(folder)
+    return written

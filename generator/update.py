@@ -1,0 +1,90 @@
+"""The fetch orchestrator: API days -> merged, validated day files in content/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import store
+from generator.config import SiteConfig
+from generator.errors import FetchError, GeneratorError
+from generator.fetch import Fetcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FetchReport:
+    written: list[dt.date] = field(default_factory=list)
+    unchanged: list[dt.date] = field(default_factory=list)
+    empty: list[dt.date] = field(default_factory=list)
+    failed: dict[dt.date, str] = field(default_factory=dict)
+    rejected: int = 0
+
+
+def fetch_days(
+    content: Path,
+    config: SiteConfig,
+    days: Iterable[dt.date],
+    token: str | None = None,
+    on_day: Callable[[dt.date], None] | None = None,
+) -> FetchReport:
+    """Fetch each day and merge it into content/; a failed day leaves its file untouched."""
+    report = FetchReport()
+    with store.locked(content), Fetcher(config.api, config.fetch, token) as fetcher:
+        for day in days:
+            try:
+                _fetch_one(fetcher, content, day, report)
+            except GeneratorError as exc:
+                report.failed[day] = exc.message
+                log.error("%s: %s", day, exc.message)
+            if on_day:
+                on_day(day)
+    return report
+
+
+def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchReport) -> None:
+    papers, rejections = fetcher.fetch_day(day)
+    for message in rejections:
+        log.warning("%s: rejected %s", day, message)
+    report.rejected += len(rejections)
+    path = store.day_path(content, day)
+    old = store.load_day(path) if path.exists() else None
+    if not papers:
+        report.empty.append(day)
+        if old is not None:
+            log.warning("%s: the API returned no papers; keeping the %d stored", day, len(old.papers))
+        return
+    merged = store.merge(old, day, papers)
+    if store.save_day(content, merged):
+        report.written.append(day)
+    else:
+        report.unchanged.append(day)
+
+
+def raise_for_failures(report: FetchReport) -> None:
+    """Exit non-zero naming each failed day and why (the other days are already stored)."""
+    if report.failed:
+        lines = [f"  {day}: {why}" for day, why in sorted(report.failed.items())]
+        raise FetchError(f"{len(report.failed)} day(s) failed:\n" + "\n".join(lines))
+
+
+def hf_today(now: dt.datetime | None = None) -> dt.date:
+    """Hugging Face's current featured day: it rolls over at 21:30 America/New_York."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        zone: dt.tzinfo = ZoneInfo("America/New_York")
+    except Exception:  # noqa: BLE001 - no tz database: UTC is close enough
+        zone = dt.timezone.utc
+    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+    return (local + dt.timedelta(hours=2, minutes=30)).date()
+
+
+def date_range(start: dt.date, end: dt.date) -> list[dt.date]:
+    if end < start:
+        raise GeneratorError(f"--from {start} is after --to {end}")
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
