@@ -19,6 +19,7 @@ from pathlib import Path
 
 import jinja2
 import yaml
+from markupsafe import Markup
 
 from generator.config import SiteConfig
 from generator.errors import BuildError
@@ -97,13 +98,14 @@ def _env(templates: Path) -> jinja2.Environment:
     return env
 
 
-def front_matter(title: str, description: str = "", **extra: object) -> str:
+def front_matter(title: str, description: str = "", **extra: object) -> Markup:
     """YAML front matter. Material prints meta.title unescaped, so it is HTML-escaped here."""
     meta: dict[str, object] = {"title": html.escape(title)}
     if description:
         meta["description"] = html.escape(" ".join(description.split())[:200])
     meta.update(extra)
-    return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000) + "---\n\n"
+    dumped = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    return Markup(f"---\n{dumped}---\n\n")
 
 
 class PageRenderer:

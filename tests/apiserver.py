@@ -94,7 +94,8 @@ class FakeApi:
             self.requests.append(request)
 
     def start(self) -> FakeApi:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 
@@ -115,6 +116,7 @@ class FakeApi:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeHF/1.0"
+    disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed ACK
 
     @property
     def api(self) -> FakeApi:
@@ -175,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _page_body(self, query: dict[str, str]) -> bytes:
         limit, page = int(query.get("limit", "50") or 50), int(query.get("p", "0") or 0)
         items = self.api.days.get(query.get("date", ""), [])[page * limit:(page + 1) * limit]
-        return json.dumps(items, ensure_ascii=False).encode("utf-8")
+        return json.dumps(items).encode("utf-8")  # \u escapes: lone surrogates survive, as from a real API
 
     def _send_json(self, status: int, data: Any, extra: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode("utf-8"), "application/json", extra)

@@ -13,3 +13,43 @@ def api_server() -> Iterator[FakeApi]:
     """A running local stand-in for the Daily Papers API with no days; fill `.days`."""
     with FakeApi() as api:
         yield api
+
+
+# ---------------------------------------------------------------- projects and built sites
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from generator.config import Paths, load_config  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_project(root: Path, content_from: Path | None = REPO / "content") -> Paths:
+    """A throwaway project: the repo's mkdocs.yml and site_config/, and a copy of content."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(REPO / "site_config", root / "site_config")
+    if content_from is not None:
+        shutil.copytree(content_from, root / "content", ignore=shutil.ignore_patterns(".*"))
+    else:
+        (root / "content").mkdir()
+    return Paths(root)
+
+
+def build_project(paths: Paths):  # noqa: ANN201
+    from generator.build import build
+
+    return build(paths, load_config(paths))
+
+
+@pytest.fixture(scope="session")
+def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The embedded content/ built once per test session (per xdist worker)."""
+    paths = make_project(tmp_path_factory.mktemp("embedded"))
+    build_project(paths)
+    return paths
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.golden")

@@ -1,0 +1,158 @@
+"""End to end: the embedded content built into a site; pages, feeds and links checked as built."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from pathlib import Path
+
+import feedparser
+import pytest
+from conftest import build_project, make_project
+from sitecheck import broken_links, load
+
+from generator import store
+from generator.config import Paths
+from generator.errors import GeneratorError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def days(embedded_site: Paths) -> list:
+    return store.load_all(embedded_site.content)
+
+
+def test_home_is_the_latest_day_ranked_by_upvotes(embedded_site: Paths, days: list) -> None:
+    latest = days[-1]
+    home = load(embedded_site.site, "")
+    assert "Daily Papers" in home.text("h1")
+    assert home.find("time", datetime=latest.date.isoformat())
+    cards = [a["id"].removeprefix("paper-") for a in home.find("li") if a.get("class") == "dp-card"]
+    assert cards == [p.id for p in latest.ranked()]
+    assert len(cards) == len(latest.papers) > 10
+
+
+def test_day_pages_link_previous_and_next(embedded_site: Paths, days: list) -> None:
+    for i, day in enumerate(days):
+        page = load(embedded_site.site, f"papers/date/{day.date}/")
+        hrefs = page.links()
+        if i > 0:
+            assert f"../{days[i - 1].date}/" in hrefs
+        if i + 1 < len(days):
+            assert f"../{days[i + 1].date}/" in hrefs
+
+
+def test_every_paper_has_a_page_with_its_fields(embedded_site: Paths, days: list) -> None:
+    papers = {p.id: (p, d.date) for d in days for p in d.papers}
+    assert len(papers) >= 250
+    for pid, (paper, _featured) in list(papers.items())[:: max(1, len(papers) // 40)]:
+        page = load(embedded_site.site, f"papers/{pid}/")
+        assert page.find("article", **{"data-pagefind-body": ""})
+        hrefs = page.links()
+        for url in (paper.hf_url, paper.arxiv_url, paper.pdf_url):
+            assert url in hrefs
+        if paper.github:
+            assert paper.github in hrefs
+        raw = (embedded_site.site / "papers" / pid / "index.html").read_text(encoding="utf-8")
+        for name in paper.authors:
+            assert f'<span class="dp-author">{html.escape(name, quote=False)}</span>' in raw
+
+
+def test_archive_lists_every_day_with_counts(embedded_site: Paths, days: list) -> None:
+    archive = load(embedded_site.site, "archive/")
+    text = archive.text("li")
+    for day in days:
+        assert f"../papers/date/{day.date}/" in archive.links()
+        assert f"{len(day.papers)} papers" in text
+
+
+def test_feeds_parse_with_unique_absolute_ids_and_dates(embedded_site: Paths) -> None:
+    for name in ("feed.xml", "atom.xml"):
+        feed = feedparser.parse((embedded_site.site / name).read_bytes())
+        assert feed.bozo == 0, (name, feed.get("bozo_exception"))
+        ids = [e.id for e in feed.entries]
+        assert len(ids) == len(set(ids)) == 50
+        assert all(i.startswith("https://arxiv.org/abs/") for i in ids)
+        assert all(e.link.startswith("https://example.org/daily-papers/papers/") for e in feed.entries)
+        assert all(e.published_parsed or e.updated_parsed for e in feed.entries)
+    data = json.loads((embedded_site.site / "feed.json").read_text(encoding="utf-8"))
+    assert data["version"] == "https://jsonfeed.org/version/1.1"
+    assert len({i["id"] for i in data["items"]}) == len(data["items"]) == 50
+
+
+def test_feed_links_point_at_built_pages(embedded_site: Paths) -> None:
+    feed = feedparser.parse((embedded_site.site / "feed.xml").read_bytes())
+    for entry in feed.entries:
+        path = entry.link.removeprefix("https://example.org/daily-papers/")
+        assert (embedded_site.site / path / "index.html").exists(), entry.link
+
+
+def test_no_broken_internal_links_or_anchors(embedded_site: Paths) -> None:
+    assert broken_links(embedded_site.site, "/daily-papers/") == []
+
+
+def test_search_indexes_only_paper_pages(embedded_site: Paths, days: list) -> None:
+    entry = json.loads((embedded_site.site / "pagefind" / "pagefind-entry.json").read_text())
+    page_count = sum(lang["page_count"] for lang in entry["languages"].values())
+    assert page_count == len({p.id for d in days for p in d.papers})
+    assert not (embedded_site.site / "search" / "search_index.json").exists()  # lunr is off
+
+
+def test_site_makes_no_third_party_requests(embedded_site: Paths) -> None:
+    home = load(embedded_site.site, "")
+    for tag, attrs in home.elements:
+        if tag in ("script", "img", "iframe") or (tag == "link" and attrs.get("rel") == "stylesheet"):
+            src = attrs.get("src") or attrs.get("href") or ""
+            assert not src.startswith(("http:", "https:", "//")), src
+
+
+def test_rebuild_of_unchanged_content_rewrites_nothing(tmp_path: Path) -> None:
+    paths = make_project(tmp_path / "p")
+    first = build_project(paths)
+    before = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
+    second = build_project(paths)
+    assert first.pages_written > 0 and second.pages_written == 0
+    after = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
+    changed = [str(p) for p in before if before[p] != after.get(p)]
+    # sitemap.xml carries no build date here; everything else must be byte-identical too
+    assert changed == []
+
+
+def test_failed_build_leaves_published_site_untouched(tmp_path: Path) -> None:
+    paths = make_project(tmp_path / "p")
+    build_project(paths)
+    snapshot = {p: p.stat().st_mtime_ns for p in paths.site.rglob("*")}
+    template = paths.templates / "paper.md.j2"
+    template.write_text(template.read_text() + "{{ missing_variable.x }}")
+    with pytest.raises(GeneratorError, match="paper.md.j2"):
+        build_project(paths)
+    assert {p: p.stat().st_mtime_ns for p in paths.site.rglob("*")} == snapshot
+    (paths.content / "2026" / "2026-06-02.yml").write_text("date: 2026-06-02\npapers: [1]\n")
+    with pytest.raises(GeneratorError, match="2026-06-02.yml"):
+        build_project(paths)
+    assert {p: p.stat().st_mtime_ns for p in paths.site.rglob("*")} == snapshot
+    assert not list(paths.root.glob(".site-*"))
+
+
+def test_broken_markdown_link_fails_the_build(tmp_path: Path) -> None:
+    paths = make_project(tmp_path / "p")
+    archive = paths.templates / "archive.md.j2"
+    archive.write_text(archive.read_text() + "\n[gone](papers/date/1999-01-01.md)\n")
+    with pytest.raises(GeneratorError, match="MkDocs build failed.*1999-01-01"):
+        build_project(paths)
+    assert not paths.site.exists()
+
+
+def test_empty_content_builds_a_site_that_says_so(tmp_path: Path) -> None:
+    paths = make_project(tmp_path / "p", content_from=None)
+    build_project(paths)
+    assert "No papers yet" in load(paths.site, "").text("p")
+    assert feedparser.parse((paths.site / "feed.xml").read_bytes()).bozo == 0
+
+
+def test_build_date_independent(embedded_site: Paths) -> None:
+    # nothing in the built pages depends on the day it was built
+    today = dt.date.today().isoformat()
+    assert today not in (embedded_site.site / "index.html").read_text() or today == "2026-10-03"

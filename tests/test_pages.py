@@ -1,0 +1,69 @@
+"""Generated Markdown: golden files, and page structure. Regenerate goldens with --update-golden."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from generator import pages, store
+from generator.config import SiteConfig
+from tests_paths import GOLDEN, REPO
+
+
+def render_all() -> dict[str, str]:
+    day = store._parse(GOLDEN / "day.yml")[0]  # the golden input's name is not a date
+    assert day is not None, store.check_day_file(GOLDEN / "day.yml")
+    earlier = day.model_copy(update={"date": dt.date(2026, 10, 2), "papers": day.papers[1:]})
+    archive = pages.Archive.of([earlier, day])
+    renderer = pages.PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
+    return renderer.all_pages(archive)
+
+
+@pytest.mark.parametrize("doc", ["index.md", "papers/date/2026-10-03.md", "papers/2610.01092.md", "archive.md"])
+def test_golden(doc: str, request: pytest.FixtureRequest) -> None:
+    text = render_all()[doc]
+    golden = GOLDEN / (doc.replace("/", "__") + ".golden")
+    if request.config.getoption("--update-golden"):
+        golden.write_text(text, encoding="utf-8")
+    assert text == golden.read_text(encoding="utf-8"), f"{doc} differs from {golden} (--update-golden)"
+
+
+def test_pages_are_deterministic() -> None:
+    assert render_all() == render_all()
+
+
+def test_every_page_generated() -> None:
+    assert sorted(render_all()) == [
+        "archive.md", "index.md", "papers/2610.00002.md", "papers/2610.01092.md",
+        "papers/date/2026-10-02.md", "papers/date/2026-10-03.md",
+    ]
+
+
+def test_day_is_ranked_by_upvotes_and_links_neighbours() -> None:
+    text = render_all()["papers/date/2026-10-03.md"]
+    assert text.index("paper-2610.00002") < text.index("paper-2610.01092")  # 40 before 12 upvotes
+    assert "[← Oct 2, 2026](2026-10-02.md)" in text
+    assert 'href="../../2610.01092/"' in text
+
+
+def test_paper_featured_on_two_days_lists_both() -> None:
+    text = render_all()["papers/2610.00002.md"]
+    assert 'href="../date/2026-10-02/"' in text and 'href="../date/2026-10-03/"' in text
+
+
+def test_write_pages_rewrites_only_changes_and_removes_stale(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    assert pages.write_pages({"a.md": "A", "b/c.md": "C"}, docs, tmp_path / "none") == 2
+    assert pages.write_pages({"a.md": "A", "b/c.md": "C"}, docs, tmp_path / "none") == 0
+    assert pages.write_pages({"a.md": "A2"}, docs, tmp_path / "none") == 1
+    assert sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*")) == ["a.md"]
+
+
+@pytest.mark.parametrize(("src", "dst", "expected"), [
+    ("", "papers/1/", "papers/1/"), ("papers/date/x/", "papers/1/", "../../1/"),
+    ("archive/", "", "../"), ("papers/1/", "papers/1/", "./"), ("papers/1/", "feed.xml", "../../feed.xml"),
+])
+def test_rel(src: str, dst: str, expected: str) -> None:
+    assert pages.rel(src, dst) == expected
