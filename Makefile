@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test serve fetch publish bench bench-smoke lint clean venv
+.PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed
 
 venv: $(STAMP)
 
@@ -39,3 +39,12 @@ lint: $(STAMP)
 
 clean:
 	rm -rf build site .site-* .pytest_cache
+
+## Re-create content/ from the real listings in ../shared/data/hf-api, through our own
+## fetch code against a local stand-in for the API (how the embedded content was made).
+SHARED_DATA ?= ../shared/data/hf-api
+embed: $(STAMP)
+	$(BIN)/python tests/apiserver.py --data $(SHARED_DATA) --port 8765 & pid=$$!; \
+	sleep 1; \
+	$(BIN)/python -m generator fetch --api http://127.0.0.1:8765/ --from 2026-05-29 --to 2026-10-03; \
+	status=$$?; kill $$pid; exit $$status

@@ -16,7 +16,7 @@ import re
 import time
 from collections import deque
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 from pydantic import ValidationError
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = "dailypapers/0.1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
-MAX_PAGES = 100
+MAX_PAPERS = 10_000  # per day; stops a server that ignores `p` from looping forever
 #: Fields read from item["paper"] first, then from the item itself.
 _EITHER_LEVEL = ("ai_summary", "ai_keywords", "githubRepo", "githubStars", "projectPage",
                  "organization", "title", "summary", "id")
@@ -51,7 +51,7 @@ def _parse_items(items: object, source: str, offset: int) -> tuple[list[Paper], 
     for i, item in enumerate(items, start=offset):
         try:
             paper = _to_paper(item)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             rejections.append(f"item {i}: {_cause(exc)}")
             continue
         if paper.id in seen:
@@ -63,12 +63,12 @@ def _parse_items(items: object, source: str, offset: int) -> tuple[list[Paper], 
 
 
 def _to_paper(item: object) -> Paper:
-    """Map one API item to a Paper; ValueError (or ValidationError) names the cause."""
+    """Map one API item to a Paper; a TypeError or ValueError names the cause."""
     if not isinstance(item, dict):
-        raise ValueError(f"expected an object, got {type(item).__name__}")
+        raise TypeError(f"expected an object, got {type(item).__name__}")
     inner = item.get("paper", {})
     if not isinstance(inner, dict):
-        raise ValueError(f"'paper' must be an object, got {type(inner).__name__}")
+        raise TypeError(f"'paper' must be an object, got {type(inner).__name__}")
     get = {k: _first(inner.get(k), item.get(k)) for k in _EITHER_LEVEL}.get
     paper_id = get("id")
     if paper_id is None or get("title") is None:
@@ -77,22 +77,22 @@ def _to_paper(item: object) -> Paper:
         raise ValueError(f"id {paper_id!r} is not an arXiv id string")
     try:
         return Paper(
-            id=paper_id, title=get("title"), summary=_default(get("summary"), ""),
+            id=paper_id, title=get("title"), summary=_first(get("summary"), ""),
             authors=_authors(inner.get("authors")),
             published=_date(_first(inner.get("publishedAt"), item.get("publishedAt"))),
-            upvotes=_default(inner.get("upvotes"), 0),
-            comments=_default(item.get("numComments"), 0),
+            upvotes=_first(inner.get("upvotes"), 0),
+            comments=_first(item.get("numComments"), 0),
             organization=_organization(get("organization")),
-            submitted_by=_optional(_name(item.get("submittedBy")), str),
+            submitted_by=_submitter(item.get("submittedBy")),
             github=_url(get("githubRepo")), github_stars=_count(get("githubStars")),
             project_page=_url(get("projectPage")), ai_summary=_optional(get("ai_summary"), str),
             keywords=_strings(get("ai_keywords")), thumbnail=_url(item.get("thumbnail")),
         )
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"paper {paper_id}: {_cause(exc)}") from None
 
 
-def _cause(exc: ValueError) -> str:
+def _cause(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'value'}: {err['msg']}"
@@ -103,10 +103,6 @@ def _cause(exc: ValueError) -> str:
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
-
-
-def _default(value: Any, default: Any) -> Any:
-    return default if value is None else value
 
 
 def _optional(value: Any, kind: type) -> Any:
@@ -128,8 +124,8 @@ def _count(value: Any) -> int | None:
     return number if number is not None and number >= 0 else None
 
 
-def _name(value: Any) -> Any:
-    return value.get("name") if isinstance(value, dict) else None
+def _submitter(value: Any) -> str | None:
+    return _optional(value.get("name"), str) if isinstance(value, dict) else None
 
 
 def _strings(value: Any) -> list[str]:
@@ -150,7 +146,7 @@ def _authors(value: Any) -> Any:
 
 def _date(value: Any) -> dt.date:
     if not isinstance(value, str):
-        raise ValueError(f"publishedAt {value!r} is not an ISO date string")
+        raise TypeError(f"publishedAt {value!r} is not an ISO date string")
     try:
         return dt.datetime.fromisoformat(value).date()
     except ValueError:
@@ -201,7 +197,7 @@ def _header_wait(headers: httpx.Headers) -> float | None:
     elif retry_after:
         try:
             when = email.utils.parsedate_to_datetime(retry_after)
-            waits.append((when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+            waits.append((when - dt.datetime.now(dt.UTC)).total_seconds())
         except (TypeError, ValueError):
             log.info("ignored an unreadable Retry-After: %r", retry_after[:60])
     limit = headers.get("RateLimit", "")
@@ -233,7 +229,7 @@ class Fetcher:
         self._client = httpx.Client(headers=headers, timeout=settings.timeout,
                                     follow_redirects=True)
 
-    def __enter__(self) -> Fetcher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -252,7 +248,7 @@ class Fetcher:
         papers: list[Paper] = []
         rejections: list[str] = []
         seen: set[str] = set()
-        for page in range(MAX_PAGES):
+        for page in range(MAX_PAPERS // size + 1):
             url = f"{self._api}api/daily_papers?date={day.isoformat()}&limit={size}&p={page}"
             items = self._get_json(url, day)
             got, rejected = _parse_items(items, url, offset=page * size)
@@ -261,15 +257,15 @@ class Fetcher:
             seen.update(p.id for p in got)
             if len(items) < size:
                 return papers, rejections
-        raise FetchError(f"{url}: still full pages after {MAX_PAGES} pages; is `p` ignored?")
+        raise FetchError(f"{url}: more than {MAX_PAPERS} papers in one day; is `p` ignored?")
 
     def _get_json(self, url: str, day: dt.date) -> Any:
         response = self._get(url, day)
         try:
             return response.json()
         except ValueError as exc:
-            start = response.text[:40]
-            what = f"starts with {start + '…'!r}" if start else "empty body"
+            text = response.text
+            what = f"starts with {text[:40] + '…' * (len(text) > 40)!r}" if text else "empty body"
             raise FetchError(f"{url}: HTTP {response.status_code} but the answer is not JSON "
                              f"({what}; {exc})") from None
 

@@ -28,7 +28,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 #: The real listings, next to the repository (the repo is cloned beside `shared/`).
@@ -94,7 +94,7 @@ class FakeApi:
             self.requests.append(request)
 
     def start(self) -> FakeApi:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,),
                                         daemon=True)
         self._thread.start()
         return self
@@ -106,7 +106,7 @@ class FakeApi:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> FakeApi:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -122,11 +122,11 @@ class _Handler(BaseHTTPRequestHandler):
     def api(self) -> FakeApi:
         return self.server.api  # type: ignore[attr-defined]
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
             sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+    def do_GET(self) -> None:
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -1,11 +1,14 @@
-// Material's search shortcuts (s, f, /) for the Pagefind modal in the header.
+// Material's search shortcuts for the Pagefind modal in the header: `/` is the trigger's own
+// `shortcut` attribute; `s` and `f` are bound here.
 document.addEventListener("keydown", function (event) {
-  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
   if (event.key !== "s" && event.key !== "f") return;
   var target = event.target;
   if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-  var trigger = document.querySelector("pagefind-modal-trigger button, pagefind-modal-trigger");
-  if (!trigger) return;
+  // The button that <pagefind-modal-trigger> renders: a click on the custom element itself
+  // would not reach the button's listener, so the modal would stay closed.
+  var button = document.querySelector("pagefind-modal-trigger button");
+  if (!button) return;
   event.preventDefault();
-  trigger.click();
+  button.click();
 });

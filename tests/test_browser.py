@@ -1,0 +1,289 @@
+"""The built site in headless Chromium: header search (Pagefind), mobile layout, MathML.
+
+Uses Debian's chromium (never a downloaded browser) against the session's embedded site,
+served by generator.serve.make_server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    sync_playwright,
+)
+
+from generator.config import Paths
+from generator.serve import make_server
+from generator.textfmt import MATH, render_math
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+SCREENSHOT = Path("/tmp/search.png")
+RESULT_LINK = "pagefind-modal .pf-result-link"
+OPEN_MODAL = "pagefind-modal dialog[open]"
+# aria-controls is set once the trigger has found the modal: before that a click does nothing.
+TRIGGER = "pagefind-modal-trigger button.pf-trigger-btn[aria-controls]"
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def base_url(embedded_site: Paths) -> Iterator[str]:
+    """The embedded site over HTTP on a free port of 127.0.0.1."""
+    server = make_server(embedded_site.site, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not on PATH: the browser tests need Debian's chromium package")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Monitor:
+    """Everything a clean page load must not produce, gathered across a browser context."""
+
+    base_url: str
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("console", self._console)
+        context.on("weberror", lambda err: self.errors.append(f"uncaught: {err.error}"))
+        context.on("request", lambda req: self.requests.append(req.url))
+        context.on(
+            "requestfailed", lambda req: self.errors.append(f"failed: {req.url} {req.failure}")
+        )
+        context.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # Pagefind reports a broken or hung web worker as a warning before falling back.
+        if message.type == "error" or (
+            message.type == "warning" and "pagefind" in message.text.lower()
+        ):
+            self.errors.append(f"console {message.type}: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.errors.append(f"HTTP {response.status}: {response.url}")
+
+    def foreign_requests(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob")
+            and urlsplit(url).hostname != "127.0.0.1"
+        ]
+
+    def assert_clean(self) -> None:
+        assert self.errors == []
+        assert self.foreign_requests() == []
+        assert any(url.startswith(self.base_url) for url in self.requests)
+
+
+@pytest.fixture
+def open_context(browser: Browser, base_url: str) -> Iterator[Callable[..., tuple[Page, Monitor]]]:
+    """Factory for monitored browser contexts (light colour scheme); closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: object) -> tuple[Page, Monitor]:
+        context = browser.new_context(color_scheme="light", **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        monitor = Monitor(base_url)
+        monitor.attach(context)
+        contexts.append(context)
+        return context.new_page(), monitor
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+# ---------------------------------------------------------------- what to search for
+
+
+@dataclass(frozen=True)
+class Target:
+    paper_id: str
+    title: str
+    word: str
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", " ", fragment))
+
+
+@pytest.fixture(scope="module")
+def target(embedded_site: Paths) -> Target:
+    """A paper from the built site and a word of its title that no other paper page contains."""
+    pages = sorted((embedded_site.site / "papers").glob("*/index.html"))
+    assert pages, "the built site has no paper pages"
+    titles: dict[str, str] = {}
+    words: dict[str, set[str]] = {}
+    for page in pages:
+        source = page.read_text(encoding="utf-8")
+        h1 = re.search(r"<h1[^>]*>(.*?)</h1>", source, re.DOTALL)
+        if h1:
+            titles[page.parent.name] = " ".join(_text(h1.group(1)).split())
+        words[page.parent.name] = set(re.findall(r"[a-z]+", _text(source).lower()))
+    for paper_id, title in titles.items():
+        candidates = sorted(set(re.findall(r"[A-Za-z]{8,}", title)), key=lambda w: (-len(w), w))
+        for word in map(str.lower, candidates):
+            # Pagefind stems words: no other page may have a word with the same beginning.
+            stem = word[: max(6, len(word) - 4)]
+            pages_with_stem = [
+                other
+                for other, page_words in words.items()
+                if any(token.startswith(stem) for token in page_words)
+            ]
+            if pages_with_stem == [paper_id]:
+                return Target(paper_id, title, word)
+    pytest.fail("no paper title has a word whose stem is on no other paper page")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _result_titles(page: Page) -> list[str]:
+    page.wait_for_selector(RESULT_LINK)
+    return [" ".join(text.split()) for text in page.locator(RESULT_LINK).all_inner_texts()]
+
+
+def _search(page: Page, target: Target) -> None:
+    """Type into the open modal and wait until the target paper is listed."""
+    search_input = page.locator(f"{OPEN_MODAL} input.pf-input")
+    search_input.wait_for()
+    assert search_input.evaluate("el => el === document.activeElement")
+    page.keyboard.type(target.word)
+    page.locator(f"{RESULT_LINK}[href$='/papers/{target.paper_id}/']").wait_for()
+    assert target.title in _result_titles(page)
+
+
+def _close(page: Page) -> None:
+    page.keyboard.press("Escape")
+    page.locator(OPEN_MODAL).wait_for(state="detached")
+    # The <dialog> loses [open] at once, but Pagefind marks the modal closed (and may reopen
+    # it) only in the dialog's later `close` event, which also hands focus back to the trigger.
+    page.wait_for_function("document.activeElement?.classList.contains('pf-trigger-btn')")
+
+
+# ---------------------------------------------------------------- tests
+
+
+def test_header_search_finds_and_opens_a_paper(open_context, base_url: str, target: Target):
+    page, monitor = open_context(viewport={"width": 1280, "height": 800})
+    page.goto(base_url)
+    trigger = page.locator(TRIGGER)
+    trigger.wait_for()
+    assert page.locator(OPEN_MODAL).count() == 0
+
+    trigger.click()
+    page.locator(OPEN_MODAL).wait_for()
+    _close(page)
+
+    for key in ("/", "f"):
+        page.locator("body").click(position={"x": 5, "y": 300})  # focus off the trigger
+        page.keyboard.press(key)
+        page.locator(OPEN_MODAL).wait_for()
+        assert page.locator(f"{OPEN_MODAL} input.pf-input").input_value() == ""
+        _close(page)
+
+    page.keyboard.press("s")
+    page.locator(OPEN_MODAL).wait_for()
+    assert page.locator(f"{OPEN_MODAL} input.pf-input").input_value() == ""
+    _search(page, target)
+    # Pagefind answered from its web worker, not the main-thread fallback.
+    assert any(w.url.endswith("/pagefind/pagefind-worker.js") for w in page.workers)
+    page.locator(".pf-result").first.wait_for()
+    page.screenshot(path=str(SCREENSHOT))
+
+    page.locator(f"{RESULT_LINK}[href$='/papers/{target.paper_id}/']").click()
+    page.wait_for_url(f"{base_url}papers/{target.paper_id}/")
+    assert " ".join(page.locator("h1").inner_text().split()) == target.title
+    monitor.assert_clean()
+
+
+def test_mobile_search_and_no_horizontal_scroll(open_context, base_url: str, target: Target):
+    page, monitor = open_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page.goto(base_url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    trigger = page.locator(TRIGGER)
+    box = trigger.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+    # An icon button on phones, as in Material, leaving the header's links their room.
+    assert page.locator("pagefind-modal-trigger .pf-trigger-text").is_hidden()
+    assert page.locator(".dp-header-title").evaluate("el => el.scrollWidth <= el.clientWidth")
+    trigger.tap()
+    _search(page, target)
+    monitor.assert_clean()
+
+
+def _paper_with_math(content: Path) -> str | None:
+    """The id of a paper whose abstract has `$…$` that the site renders as MathML."""
+    for day in sorted(content.rglob("*.yml")):
+        for paper in (yaml.safe_load(day.read_text(encoding="utf-8")) or {}).get("papers") or []:
+            summary = str(paper.get("summary") or "")
+            for match in MATH.finditer(summary):
+                latex = match.group("display") or match.group("inline")
+                if render_math(latex, match.group("display") is not None):
+                    return str(paper["id"])
+    return None
+
+
+def test_paper_page_renders_math_as_mathml(open_context, base_url: str, embedded_site: Paths):
+    paper_id = _paper_with_math(embedded_site.content)
+    if paper_id is None:
+        pytest.skip("no abstract in content/ has $…$ math that renders (a lone `$` is text)")
+    page, monitor = open_context(viewport={"width": 1280, "height": 800})
+    page.goto(f"{base_url}papers/{paper_id}/")
+    formula = page.locator("article math").first
+    formula.wait_for()
+    assert formula.evaluate("el => el instanceof MathMLElement")
+    box = formula.bounding_box()
+    assert box is not None and box["width"] > 0 and box["height"] > 0
+    # The LaTeX source is kept as an annotation, which browsers do not display.
+    assert page.locator("article math annotation").first.is_hidden()
+    monitor.assert_clean()
