@@ -48,3 +48,19 @@ embed: $(STAMP)
 	sleep 1; \
 	$(BIN)/python -m generator fetch --api http://127.0.0.1:8765/ --from 2026-05-29 --to 2026-10-03; \
 	status=$$?; kill $$pid; exit $$status
+
+## Scale benchmark (bench/run.py): our build vs Hugo at 100-1,000 days, the daily update,
+## site size, Pagefind search in Chromium -> bench/results.md, bench/build-time.png.
+## Takes 20+ min; e.g. `make bench BENCH_ARGS="--runs 1"`. bench-smoke: 5 and 10 days, < 2 min.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-smoke: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --smoke $(BENCH_ARGS)

@@ -1,22 +1,30 @@
 """A synthetic archive with realistic text: vocabulary and lengths drawn from real abstracts.
 
     python bench/synth.py --days 1000 --per-day 20 --out /tmp/archive/content
+
+`fast=True` (the default; `--safe` turns it off) writes with libyaml's emitter and without
+fsync: ~10x faster than the store's atomic, pure-Python writer, same bytes (checked on the
+first day; it falls back to the store's writer if they ever differ).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from generator import store  # noqa: E402
-from generator.models import Day, Paper  # noqa: E402
+from generator import store
+from generator.models import Day, Paper
 
 SOURCES = [REPO.parent / "shared" / "data" / "hf-api", REPO / "tests" / "data" / "hf-api"]
 START = dt.date(2023, 5, 4)  # Hugging Face Daily Papers' first day
@@ -57,27 +65,91 @@ def synth_day(day: dt.date, n: int, text: Text, serial: int) -> Day:
     papers = []
     for i in range(n):
         pid = f"{day:%y%m}.{(serial * n + i) % 100000:05d}"
-        papers.append(Paper(
-            id=pid, title=text.title(), summary=text.summary(), authors=text.authors_list(),
-            published=day - dt.timedelta(days=rng.randint(0, 6)), upvotes=rng.randint(0, 300),
-            comments=rng.randint(0, 12),
-            github=f"https://github.com/example/{pid}" if rng.random() < 0.5 else None,
-            github_stars=rng.randint(0, 5000) if rng.random() < 0.4 else None,
-        ))
+        papers.append(
+            Paper(
+                id=pid,
+                title=text.title(),
+                summary=text.summary(),
+                authors=text.authors_list(),
+                published=day - dt.timedelta(days=rng.randint(0, 6)),
+                upvotes=rng.randint(0, 300),
+                comments=rng.randint(0, 12),
+                github=f"https://github.com/example/{pid}" if rng.random() < 0.5 else None,
+                github_stars=rng.randint(0, 5000) if rng.random() < 0.4 else None,
+            )
+        )
     return Day(date=day, papers=papers)
 
 
-def generate(out: Path, days: int, per_day: int, seed: int = 7) -> list[dt.date]:
+class _FastDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """The store's YAML dialect (id-like strings quoted) on libyaml's C emitter."""
+
+
+_FastDumper.add_representer(str, store._str)
+
+
+def fast_dump(day: Day) -> str:
+    """store.dump_day's text, emitted by libyaml."""
+    data = day.model_dump(mode="python", exclude_none=True, exclude_defaults=False)
+    for paper in data["papers"]:
+        if not paper.get("keywords"):
+            paper.pop("keywords", None)
+    return yaml.dump(data, Dumper=_FastDumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+class Writer:
+    """Writes day files: the store's atomic writer, or plain fast writes with libyaml."""
+
+    def __init__(self, out: Path, fast: bool) -> None:
+        self.out, self.fast, self.checked = out, fast, False
+
+    def save(self, day: Day) -> None:
+        if not self.fast:
+            store.save_day(self.out, day)
+            return
+        text = fast_dump(day)
+        if not self.checked:
+            self.checked = True
+            if text != store.dump_day(day):  # the store's format changed: stay faithful
+                self.fast = False
+                store.save_day(self.out, day)
+                return
+        path = store.day_path(self.out, day.date)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def weekdays(after: dt.date | None = None) -> Iterator[dt.date]:
+    """Weekdays from START (or from the day after `after`)."""
+    day = START if after is None else after + dt.timedelta(days=1)
+    while True:
+        if day.weekday() < 5:
+            yield day
+        day += dt.timedelta(days=1)
+
+
+def generate(out: Path, days: int, per_day: int, seed: int = 7, fast: bool = True) -> list[dt.date]:
     """Write `days` weekdays of `per_day` papers from START into `out` (a content/ folder)."""
     text = Text(real_papers(), random.Random(seed))
+    writer = Writer(out, fast)
     dates: list[dt.date] = []
-    day = START
-    while len(dates) < days:
-        if day.weekday() < 5:
-            store.save_day(out, synth_day(day, per_day, text, len(dates)))
-            dates.append(day)
-        day += dt.timedelta(days=1)
+    for day in itertools.islice(weekdays(), days):
+        writer.save(synth_day(day, per_day, text, len(dates)))
+        dates.append(day)
     return dates
+
+
+def next_day(
+    out: Path, dates: list[dt.date], per_day: int, seed: int = 7, fast: bool = True
+) -> Path:
+    """Write the weekday after `dates` (an archive `generate` made) into `out`; its path.
+
+    Ids continue the archive's numbering, so they are new; text comes from another seed.
+    """
+    day = next(weekdays(after=dates[-1]))
+    text = Text(real_papers(), random.Random(seed + 1))
+    Writer(out, fast).save(synth_day(day, per_day, text, len(dates)))
+    return store.day_path(out, day)
 
 
 if __name__ == "__main__":
@@ -85,6 +157,7 @@ if __name__ == "__main__":
     parser.add_argument("--days", type=int, default=1000)
     parser.add_argument("--per-day", type=int, default=20)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--safe", action="store_true", help="atomic fsync'd writes (slow)")
     args = parser.parse_args()
-    dates = generate(args.out, args.days, args.per_day)
+    dates = generate(args.out, args.days, args.per_day, fast=not args.safe)
     print(f"{len(dates)} days, {dates[0]} .. {dates[-1]} -> {args.out}")

@@ -26,6 +26,8 @@ class BuildReport:
     days: int = 0
     papers: int = 0
     pages_written: int = 0
+    pages_rendered: int = 0
+    pages_cached: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -44,20 +46,24 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         site.clean_leftovers(paths.root)
         notify("load content")
         with report.step("load"):
-            days = store.load_all(paths.content)
+            days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
             archive = pages.Archive.of(days)
             report.days, report.papers = len(days), len(archive.papers)
         notify("write pages")
         with report.step("pages"):
-            rendered = pages.PageRenderer(config, paths.templates).all_pages(archive)
-            report.pages_written = pages.write_pages(rendered, paths.docs, paths.assets)
+            renderer = pages.PageRenderer(config, paths.templates)
+            report.pages_written = pages.write_pages(
+                renderer, renderer.plan(archive), paths.docs, paths.assets,
+                paths.build / "pages-manifest.json",
+            )
         new_site = paths.root / f".site-new-{os.getpid()}"
         notify("run MkDocs")
         with report.step("mkdocs"):
-            site.run_mkdocs(paths, config, new_site)
+            rendered = site.run_mkdocs(paths, config, new_site)
+            report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
         notify("index search")
         with report.step("search"):
-            search.index_site(new_site)
+            search.build_index(archive, new_site, paths.build / "search")
         notify("write feeds")
         with report.step("feeds"):
             items = feeds.latest_items(archive.days, config.feeds.items)

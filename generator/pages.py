@@ -9,7 +9,9 @@ Markdown links, which MkDocs validates in strict mode. Writes only files whose b
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
+import json
 import logging
 import posixpath
 import shutil
@@ -21,6 +23,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
+from generator import __version__
 from generator.config import SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import write_if_changed
@@ -28,6 +31,15 @@ from generator.models import Day, Paper
 from generator.textfmt import rich
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page to render: template, context, and a string of everything it shows."""
+
+    template: str
+    key: str
+    context: dict
 
 
 @dataclass
@@ -104,8 +116,12 @@ def front_matter(title: str, description: str = "", **extra: object) -> Markup:
     if description:
         meta["description"] = html.escape(" ".join(description.split())[:200])
     meta.update(extra)
-    dumped = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000)
+    dumped = yaml.dump(meta, Dumper=_FastDumper, allow_unicode=True, sort_keys=False, width=1000)
     return Markup(f"---\n{dumped}---\n\n")
+
+
+# libyaml's emitter when available: the pure-Python one dominated page generation.
+_FastDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class PageRenderer:
@@ -133,52 +149,79 @@ class PageRenderer:
         except jinja2.TemplateError as exc:
             raise BuildError(f"{self.templates / template}: {exc}") from None
 
-    def all_pages(self, archive: Archive) -> dict[str, str]:
-        pages: dict[str, str] = {}
+    def plan(self, archive: Archive) -> dict[str, PageSpec]:
+        """Every page of the site: its template, context and a key of what it shows."""
+        specs: dict[str, PageSpec] = {}
         days = archive.days
+        dumped = {day.date: day.model_dump_json() for day in days}
         for i, day in enumerate(days):
             prev_day = days[i - 1].date if i > 0 else None
             next_day = days[i + 1].date if i + 1 < len(days) else None
-            doc = day_doc(day.date)
-            pages[doc] = self.day_page(doc, day, prev_day, next_day, home=False)
+            specs[day_doc(day.date)] = self._day_spec(day, dumped[day.date], prev_day, next_day, False)
         if days:
             prev_day = days[-2].date if len(days) > 1 else None
-            pages["index.md"] = self.day_page("index.md", days[-1], prev_day, None, home=True)
+            specs["index.md"] = self._day_spec(days[-1], dumped[days[-1].date], prev_day, None, True)
         else:
-            pages["index.md"] = self.render("empty.md.j2", "index.md")
+            specs["index.md"] = PageSpec("empty.md.j2", "", {})
         for pid, paper in archive.papers.items():
-            pages[paper_doc(pid)] = self.render(
-                "paper.md.j2", paper_doc(pid), paper=paper, featured=archive.featured[pid]
-            )
-        pages["archive.md"] = self.render("archive.md.j2", "archive.md", days=days)
-        return pages
+            featured = archive.featured[pid]
+            key = paper.model_dump_json() + ",".join(d.isoformat() for d in featured)
+            specs[paper_doc(pid)] = PageSpec("paper.md.j2", key, {"paper": paper, "featured": featured})
+        counts = ",".join(f"{d.date}:{len(d.papers)}" for d in days)
+        specs["archive.md"] = PageSpec("archive.md.j2", counts, {"days": days})
+        return specs
 
-    def day_page(
-        self, doc: str, day: Day, prev_day: dt.date | None, next_day: dt.date | None, home: bool
-    ) -> str:
-        return self.render(
-            "day.md.j2",
-            doc,
-            day=day,
-            papers=day.ranked(),
-            prev_day=prev_day,
-            next_day=next_day,
-            home=home,
-        )
+    def _day_spec(
+        self, day: Day, dumped: str, prev_day: dt.date | None, next_day: dt.date | None, home: bool
+    ) -> PageSpec:
+        context = {"day": day, "papers": day.ranked(), "prev_day": prev_day,
+                   "next_day": next_day, "home": home}
+        return PageSpec("day.md.j2", f"{dumped}|{prev_day}|{next_day}|{home}", context)
+
+    def all_pages(self, archive: Archive) -> dict[str, str]:
+        """Every page rendered: {docs-relative path: Markdown}."""
+        return {doc: self.render(s.template, doc, **s.context) for doc, s in self.plan(archive).items()}
+
+    def fingerprint(self) -> str:
+        """Digest of what every page depends on besides its own data: templates and config."""
+        digest = hashlib.sha256(f"{__version__}|{self.config.model_dump_json()}".encode())
+        for file in sorted(self.templates.rglob("*")):
+            if file.is_file():
+                digest.update(file.name.encode() + file.read_bytes())
+        return digest.hexdigest()
 
 
-def write_pages(pages: dict[str, str], docs: Path, assets: Path) -> int:
-    """Write changed pages into docs/, copy assets, delete pages no longer generated."""
+def write_pages(
+    renderer: PageRenderer, specs: dict[str, PageSpec], docs: Path, assets: Path, manifest: Path
+) -> int:
+    """Render and write pages whose inputs changed, copy assets, delete stale pages.
+
+    `manifest` records each page's input key; a page with the same key and template
+    fingerprint as last time is neither rendered nor read again.
+    """
+    fingerprint = renderer.fingerprint()
+    try:
+        previous = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        previous = {}
+    known = previous.get("pages", {}) if previous.get("fingerprint") == fingerprint else {}
+    keys: dict[str, str] = {}
     written = 0
-    for doc, text in pages.items():
-        written += write_if_changed(docs / doc, text.encode("utf-8"))
-    keep = set(pages)
+    for doc, spec in specs.items():
+        keys[doc] = hashlib.sha256(spec.key.encode()).hexdigest()
+        if known.get(doc) == keys[doc] and (docs / doc).exists():
+            continue
+        text = renderer.render(spec.template, doc, **spec.context)
+        written += write_if_changed(docs / doc, text.encode("utf-8"), durable=False)
+    write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys}).encode(),
+                     durable=False)
+    keep = set(specs)
     if assets.is_dir():
         for src in sorted(assets.rglob("*")):
             if src.is_file():
                 doc = "assets/" + src.relative_to(assets).as_posix()
                 keep.add(doc)
-                written += write_if_changed(docs / doc, src.read_bytes())
+                written += write_if_changed(docs / doc, src.read_bytes(), durable=False)
     for stale in sorted(docs.rglob("*")):
         if stale.is_file() and stale.relative_to(docs).as_posix() not in keep:
             stale.unlink()

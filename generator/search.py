@@ -1,28 +1,277 @@
-"""Search: index the built site with Pagefind (its paper articles only)."""
+"""Search: one Pagefind index per year of the archive, rebuilt only when its pages change.
+
+Pagefind's memory grows with the index it builds (about 160 KB per page: 20,000 pages take
+~3 GB), so the archive is indexed in slices: a paper belongs to the year of its latest
+featured day, and a year with more than MAX_PAGES papers is cut into calendar halves,
+quarters or months. Each slice is a folder of lean HTML pages (title, authors, abstract) in
+the build cache, indexed by its own Pagefind run; a slice whose pages hash as before keeps
+its cached bundle, so a daily update re-indexes only the newest slice. Pagefind's output is
+byte-identical for identical input, so an incremental build equals a full one.
+
+The browser merges the bundles: the newest slice is the primary bundle at site/pagefind/
+(with Pagefind's scripts), every other one a data-only bundle at site/pagefind/<slice>/,
+listed in the generated site/pagefind/dailypapers-indexes.js that assets/search.js reads.
+
+Cache layout (`cache_dir`, e.g. build/search/); <slice> is 2026, or 2026-h2, 2026-q3, 2026-07:
+    src/<slice>/papers/<id>/index.html  lean pages; Pagefind's URL for one is /papers/<id>/
+    index/<slice>/                      Pagefind's bundle of that slice
+    manifest.json                       {slice: hash of its pages} of the cached bundles
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
+import html
+import importlib.metadata
+import json
 import logging
+import os
+import shutil
 import subprocess
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from generator.errors import BuildError
+from generator.fsutil import atomic_write, write_if_changed
+from generator.models import Paper
+from generator.pages import Archive
 
 log = logging.getLogger(__name__)
 
+#: Bump when the lean page layout or the Pagefind command changes: every slice is re-indexed.
+FORMAT = "1"
+#: The most pages one Pagefind run indexes (unless one month has more): 4,000 lean pages
+#: peak at ~640 MB in Pagefind (5,240: 830 MB), leaving room for the build process itself.
+MAX_PAGES = 4000
+#: Ways to cut a year of more than MAX_PAGES papers: (parts, slice name), coarsest first.
+CUTS = ((1, "{year}"), (2, "{year}-h{part}"), (4, "{year}-q{part}"), (12, "{year}-{month:02d}"))
+#: The stand-in slice of an archive with no papers (Pagefind cannot write an empty index).
+EMPTY = "empty"
+#: The site folder of the primary bundle; the other slices' bundles are sub-folders of it.
+BUNDLE_DIR = "pagefind"
+#: Generated into the primary bundle: the other slices' bundles, for search.js to merge.
+MERGE_SCRIPT = "dailypapers-indexes.js"
+#: All a merged bundle needs besides the entry file and *.pf_meta: Pagefind's scripts and
+#: WebAssembly come from the primary bundle.
+DATA_DIRS = ("index", "fragment", "filter")
 
-def index_site(site_dir: Path) -> None:
-    """Run Pagefind over `site_dir`, writing `site_dir/pagefind/`.
+Sources = dict[str, dict[str, bytes]]  # {slice: {path under src/<slice>/: page bytes}}
 
-    Only elements marked `data-pagefind-body` (the paper pages' article) are indexed.
+
+def build_index(archive: Archive, site_dir: Path, cache_dir: Path) -> None:
+    """Index `archive` for search into `site_dir/pagefind/`, reusing unchanged slices' bundles."""
+    cache_dir = cache_dir.resolve()
+    sources = lean_sources(archive)
+    written = _sync_sources(cache_dir / "src", sources)
+    manifest_file = cache_dir / "manifest.json"
+    manifest = _read_manifest(manifest_file)
+    _drop_stale_bundles(cache_dir / "index", manifest, keep=set(sources))
+    reindexed = []
+    for name in sorted(sources):
+        digest = _digest(sources[name])
+        bundle = cache_dir / "index" / name
+        if manifest.get(name) == digest and (bundle / "pagefind-entry.json").is_file():
+            continue
+        _run_pagefind(cache_dir / "src" / name, bundle)
+        manifest[name] = digest
+        atomic_write(manifest_file, _dumps(manifest))  # after each run: a kill keeps the rest
+        reindexed.append(name)
+    write_if_changed(manifest_file, _dumps(manifest))
+    log.info(
+        "search: %d page(s) in %d slice(s), %d written; re-indexed %s",
+        sum(len(pages) for pages in sources.values()),
+        len(sources),
+        written,
+        ", ".join(reindexed) or "nothing",
+    )
+    _publish(cache_dir / "index", sorted(sources, reverse=True), site_dir / BUNDLE_DIR)
+
+
+# ---------------------------------------------------------------- lean pages
+
+
+def lean_sources(archive: Archive) -> Sources:
+    """Every paper's lean page, by slice: the year (or part of it) of its latest featured day."""
+    by_year: dict[int, list[tuple[str, dt.date]]] = {}
+    for pid, featured in archive.featured.items():
+        by_year.setdefault(featured[-1].year, []).append((pid, featured[-1]))
+    sources: Sources = {}
+    for year, items in by_year.items():
+        slice_of = slices(year, Counter(day.month for _pid, day in items))
+        for pid, day in items:
+            page = lean_page(archive.papers[pid], day)
+            sources.setdefault(slice_of[day.month], {})[f"papers/{pid}/index.html"] = page
+    if not sources:
+        sources[EMPTY] = {"index.html": EMPTY_PAGE}
+    return sources
+
+
+def slices(year: int, per_month: Counter[int]) -> dict[int, str]:
+    """Month -> slice name: the whole year, or the coarsest cut whose parts fit MAX_PAGES."""
+    for parts, name in CUTS:
+        part_of = {month: (month - 1) * parts // 12 + 1 for month in range(1, 13)}
+        sizes: Counter[int] = Counter()
+        for month, count in per_month.items():
+            sizes[part_of[month]] += count
+        if max(sizes.values(), default=0) <= MAX_PAGES:
+            break
+    return {month: name.format(year=year, part=part, month=month) for month, part in part_of.items()}
+
+
+def lean_page(paper: Paper, day: dt.date) -> bytes:
+    """The text Pagefind indexes for one paper; every data string is HTML-escaped."""
+    e = html.escape
+    date = day.isoformat()
+    lines = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"></head>\n<body>',
+        f'<main data-pagefind-body data-pagefind-meta="date:{date}" '
+        f'data-pagefind-filter="year:{day.year}" data-pagefind-sort="date:{date}">',
+        f"<h1>{e(paper.title)}</h1>",
+        f"<p>{e(', '.join(paper.authors))}</p>",
+    ]
+    if paper.organization:
+        lines.append(f"<p>{e(paper.organization.fullname or paper.organization.name)}</p>")
+    lines.append(f"<p>{e(paper.summary)}</p>")
+    if paper.keywords:
+        lines.append(f"<p>{e(', '.join(paper.keywords))}</p>")
+    lines.append("</main>\n</body>\n</html>\n")
+    return "\n".join(lines).encode("utf-8")
+
+
+#: Pagefind refuses to write an index of no pages, and its browser code rejects one without
+#: a language, so an empty archive's index holds one record: the home page, which says this.
+EMPTY_PAGE = (
+    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"></head>\n<body>\n'
+    "<main data-pagefind-body><h1>No papers yet</h1></main>\n</body>\n</html>\n"
+).encode()
+
+
+def _sync_sources(src_root: Path, sources: Sources) -> int:
+    """Write pages whose bytes changed, delete pages no longer wanted; the number written."""
+    written = 0
+    for name, pages in sources.items():
+        for rel, data in pages.items():
+            # A cache: a torn write differs from `data` and is rewritten on the next build.
+            written += write_if_changed(src_root / name / rel, data, durable=False)
+    wanted = {f"{name}/{rel}" for name, pages in sources.items() for rel in pages}
+    for folder, dirs, files in os.walk(src_root, topdown=False):
+        for file in files:
+            path = Path(folder, file)
+            if path.relative_to(src_root).as_posix() not in wanted:
+                path.unlink()
+        for sub in dirs:
+            with contextlib.suppress(OSError):  # removes empty folders only
+                Path(folder, sub).rmdir()
+    return written
+
+
+def _digest(pages: dict[str, bytes]) -> str:
+    """A hash of one slice's pages, the page layout version and the Pagefind version."""
+    h = hashlib.sha256(f"{FORMAT}\0{_pagefind_version()}\0".encode())
+    for rel in sorted(pages):
+        h.update(f"{rel}\0{len(pages[rel])}\0".encode())
+        h.update(pages[rel])
+    return h.hexdigest()
+
+
+def _pagefind_version() -> str:
+    for dist in ("pagefind", "pagefind_bin_extended", "pagefind_bin"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(dist)
+    return "unknown"
+
+
+# ---------------------------------------------------------------- Pagefind runs
+
+
+def _read_manifest(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _dumps(manifest: dict[str, str]) -> bytes:
+    return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+
+
+def _drop_stale_bundles(index_root: Path, manifest: dict[str, str], keep: set[str]) -> None:
+    """Forget slices no longer in the archive; remove their bundles and killed runs' leftovers."""
+    for name in set(manifest) - keep:
+        del manifest[name]
+    if index_root.is_dir():
+        for entry in index_root.iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _run_pagefind(src: Path, bundle: Path) -> None:
+    """Index the pages under `src` into a fresh folder, then swap it in as `bundle`.
+
+    Never over the old bundle in place: published sites hard-link its files.
     """
-    cmd = [sys.executable, "-m", "pagefind", "--site", str(site_dir)]
-    cmd += ["--output-path", str(site_dir / "pagefind")]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise BuildError(f"{site_dir}: Pagefind failed (exit {proc.returncode}): {' '.join(tail)}")
-    for line in proc.stdout.splitlines():
-        if line.strip().startswith(("Indexed", "Finished")):
-            log.debug("pagefind: %s", line.strip())
+    tmp = bundle.with_name(f".{bundle.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pagefind", "--site", str(src), "--output-path", str(tmp)]
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise BuildError(f"{src}: cannot run Pagefind: {exc}") from None
+    if proc.returncode != 0 or not (tmp / "pagefind-entry.json").is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        raise BuildError(f"{src}: Pagefind failed (exit {proc.returncode}): {tail}")
+    old = bundle.with_name(f".{bundle.name}.old-{os.getpid()}")
+    if bundle.exists():
+        os.rename(bundle, old)
+    os.rename(tmp, bundle)
+    shutil.rmtree(old, ignore_errors=True)
+    counts = [line.strip() for line in proc.stdout.splitlines() if "Indexed" in line]
+    log.info("pagefind %s: %.1f s (%s)", src.name, time.perf_counter() - start, "; ".join(counts[:2]))
+
+
+# ---------------------------------------------------------------- into the site
+
+
+def _publish(index_root: Path, names: list[str], out: Path) -> None:
+    """Link the newest slice's bundle as `out` and the others' data as `out/<slice>/`."""
+    if out.exists():
+        shutil.rmtree(out)
+    primary, *others = names
+    _link_tree(index_root / primary, out, lambda _rel: True)
+    for name in others:
+        _link_tree(index_root / name, out / name, _is_data)
+    script = (
+        "// Generated by generator/search.py: the Pagefind bundles, one per year (or part of\n"
+        "// one), that assets/search.js merges into this one; relative to this folder.\n"
+        f"window.dailyPapersSearchIndexes = {json.dumps([f'{n}/' for n in others])};\n"
+    )
+    (out / MERGE_SCRIPT).write_text(script, encoding="utf-8")
+
+
+def _is_data(rel: Path) -> bool:
+    if len(rel.parts) > 1:
+        return rel.parts[0] in DATA_DIRS
+    return rel.name == "pagefind-entry.json" or rel.suffix == ".pf_meta"
+
+
+def _link_tree(src: Path, dst: Path, wanted: Callable[[Path], bool]) -> None:
+    """Hard-link (across file systems: copy) the wanted files of `src` into `dst`."""
+    for folder, _dirs, files in os.walk(src):
+        for file in files:
+            path = Path(folder, file)
+            rel = path.relative_to(src)
+            if wanted(rel):
+                target = dst / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(path, target)
+                except OSError:
+                    shutil.copyfile(path, target)

