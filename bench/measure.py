@@ -6,6 +6,10 @@ Two memory figures:
   pages shared between processes count once per process);
 - largest single process: `ru_maxrss` from wait4(), which the kernel keeps as the maximum
   over the process and every descendant it reaped (exact, but per process, not a sum).
+CPU time (user + sys) also comes from wait4(): the process and the descendants it reaped,
+which other work on the machine does not inflate the way it inflates wall time. The CPU
+time the rest of the machine used meanwhile (all CPUs busy time minus ours) tells whether
+the wall time was measured on a quiet machine.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class Measurement:
     cmd: list[str]
     returncode: int
     seconds: float
+    cpu_seconds: float
+    other_cpu_seconds: float
     tree_peak_mb: float
     max_single_mb: float
     stdout: str
@@ -75,12 +81,14 @@ def run(
     log.parent.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        busy_before = _busy_seconds()
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
         sampler = _TreeSampler(proc.pid, interval)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
+        busy = _busy_seconds() - busy_before
         sampler.done.set()
         sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -88,6 +96,8 @@ def run(
         cmd=cmd,
         returncode=proc.returncode,
         seconds=seconds,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and the children it reaped
+        other_cpu_seconds=max(0.0, busy - usage.ru_utime - usage.ru_stime),
         tree_peak_mb=sampler.peak / 2**20,
         max_single_mb=usage.ru_maxrss / 1024,  # KiB on Linux
         stdout=out_path.read_text(errors="replace"),
@@ -95,19 +105,48 @@ def run(
     )
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy (all CPUs, everything but idle)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def wait_until_quiet(
+    busy_percent: float = 20.0, max_wait: float = 180.0, report=print
+) -> tuple[float, float]:
+    """Wait until the machine's CPUs are busy less than `busy_percent` (over 1 s samples),
+    at most `max_wait` seconds; returns (seconds waited, last busy percent). Other work on
+    the machine makes wall times meaningless; this waits it out when it is a passing burst."""
+    start = time.perf_counter()
+    told = False
+    while (percent := psutil.cpu_percent(interval=1.0)) >= busy_percent:
+        waited = time.perf_counter() - start
+        if waited >= max_wait:
+            report(f"  machine still {percent:.0f}% busy after {waited:.0f} s: measuring anyway")
+            break
+        if not told:
+            report(
+                f"  machine {percent:.0f}% busy with other work: waiting (up to {max_wait:.0f} s)"
+            )
+            told = True
+    return time.perf_counter() - start, percent
+
+
 def tree_size(folder: Path) -> tuple[int, int, int]:
-    """(files, disk bytes as du counts them, apparent bytes) under `folder`."""
+    """(files, disk bytes as du counts them, apparent bytes) under `folder`.
+
+    Files count every path; bytes count each inode once (hard links, as `du`)."""
     files = disk = apparent = 0
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(folder):
+        files += len(filenames)
         for name in [*filenames, *dirnames]:
             st = os.lstat(os.path.join(dirpath, name))
-            if (st.st_dev, st.st_ino) in seen:
+            if (st.st_dev, st.st_ino) in seen:  # a hard link counts once, as du counts it
                 continue
             seen.add((st.st_dev, st.st_ino))
             disk += st.st_blocks * 512
             if name in filenames:
-                files += 1
                 apparent += st.st_size
     disk += os.lstat(folder).st_blocks * 512
     return files, disk, apparent

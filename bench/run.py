@@ -39,6 +39,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
+CODE = REPO  # the code snapshot the builds run (see snapshot_code)
 
 import hugo_site
 import measure
@@ -91,13 +92,42 @@ def synth_digest() -> str:
     return hashlib.sha256((BENCH / "synth.py").read_bytes()).hexdigest()[:16]
 
 
+def snapshot_code(out: Path) -> Path:
+    """Copy generator/, site_config/ and mkdocs.yml to `out`: every build of this bench runs
+    the same code and configuration, even if the work tree is edited while it runs."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "generator", out / "generator", ignore=ignore)
+    shutil.copytree(REPO / "site_config", out / "site_config", ignore=ignore)
+    shutil.copy(REPO / "mkdocs.yml", out / "mkdocs.yml")
+    return out
+
+
+def code_digest(code: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in code.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(code)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build_env() -> dict[str, str]:
+    """The environment of a build: the snapshot's `generator` before the editable install's."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE), env.get("PYTHONPATH")]))
+    return env
+
+
 def fresh_project(root: Path, content: Path, extra: Path | None = None) -> Path:
-    """A new project folder: the repo's mkdocs.yml and site_config/, a copy of `content`."""
+    """A new project folder: the snapshot's mkdocs.yml and site_config/, a copy of `content`."""
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
-    shutil.copytree(REPO / "site_config", root / "site_config")
+    shutil.copy(CODE / "mkdocs.yml", root / "mkdocs.yml")
+    shutil.copytree(CODE / "site_config", root / "site_config")
     shutil.copytree(content, root / "content")
     if extra is not None:
         add_day(root, extra)
@@ -111,10 +141,31 @@ def add_day(root: Path, day_file: Path) -> None:
     shutil.copyfile(day_file, target)
 
 
+QUIET = {"busy_percent": 20.0, "max_wait": 120.0}
+
+
+def quiet() -> float:
+    """Before a timed step: wait (bounded) until other work on the machine has stopped."""
+    if QUIET["max_wait"] <= 0:
+        return 0.0
+    return measure.wait_until_quiet(QUIET["busy_percent"], QUIET["max_wait"], report=log)[0]
+
+
+def quiet_percent() -> float:
+    """quiet(), then the machine's CPU use (percent) as the step starts."""
+    if QUIET["max_wait"] <= 0:
+        import psutil
+
+        return psutil.cpu_percent(interval=0.5)
+    return measure.wait_until_quiet(QUIET["busy_percent"], QUIET["max_wait"], report=log)[1]
+
+
 def build(root: Path, logs: Path, name: str) -> dict:
     """Run our build CLI on `root`; its numbers."""
     cmd = [sys.executable, "-m", "generator", "build", "--root", str(root)]
-    m = measure.run(cmd, logs / name, cwd=REPO).check()
+    waited = quiet()
+    load = os.getloadavg()[0]
+    m = measure.run(cmd, logs / name, cwd=CODE, env=build_env()).check()
     line = next((ln for ln in m.stdout.splitlines() if BUILT.search(ln)), "")
     found = BUILT.search(line)
     phases = {}
@@ -125,6 +176,10 @@ def build(root: Path, logs: Path, name: str) -> dict:
         }
     return {
         "seconds": m.seconds,
+        "cpu_seconds": m.cpu_seconds,
+        "other_cpu_seconds": m.other_cpu_seconds,
+        "waited_s": waited,
+        "load_before": load,
         "tree_peak_mb": m.tree_peak_mb,
         "max_single_mb": m.max_single_mb,
         "reported_s": float(found.group("total")) if found else None,
@@ -137,10 +192,16 @@ def build(root: Path, logs: Path, name: str) -> dict:
 
 def hugo_build(project: Path, logs: Path, name: str) -> dict:
     hugo_site.clean(project)
+    waited = quiet()
+    load = os.getloadavg()[0]
     m = measure.run(hugo_site.command(project), logs / name, cwd=project).check()
     pages = re.search(r"Pages\s*[│|]\s*(\d+)", m.stdout)
     return {
         "seconds": m.seconds,
+        "cpu_seconds": m.cpu_seconds,
+        "other_cpu_seconds": m.other_cpu_seconds,
+        "waited_s": waited,
+        "load_before": load,
         "tree_peak_mb": m.tree_peak_mb,
         "max_single_mb": m.max_single_mb,
         "pages": int(pages.group(1)) if pages else None,
@@ -216,7 +277,9 @@ def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: 
                 log(f"{tag}: search in Chromium on {ours / 'site'} for {words}")
                 import search_bench
 
-                result = search_bench.measure(ours / "site", words, progress=log)
+                result = search_bench.measure(
+                    ours / "site", words, progress=log, quiet=quiet_percent
+                )
                 results["search"] = {
                     "days": days,
                     "papers": size["papers"],
@@ -308,6 +371,7 @@ def machine() -> dict:
         "playwright": version("playwright"),
         "chromium": out([chromium, "--version"]) if chromium else "-",
         "commit": out(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]),
+        "code_digest": code_digest(CODE),
         "dirty": out(
             [
                 "git",
@@ -347,6 +411,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-search", action="store_true", help="skip the Chromium search")
     parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="before each timed build, wait up to S s for the CPUs to be < 20%% busy with "
+        "other work (0: don't wait) [%(default)s]",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="5 and 10 days, 1 run, 2 queries; results under OUT/smoke/",
@@ -365,6 +437,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.runs, args.queries = "5,10", 1, 2
+        args.quiet_wait = min(args.quiet_wait, 5.0)
     default_dir = args.out / "smoke" if args.smoke else BENCH
     args.results = args.results or default_dir / "results.md"
     args.png = args.png or default_dir / "build-time.png"
@@ -380,6 +453,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.render:
         results = json.loads(args.render.read_text())
     else:
+        global CODE
+        QUIET["max_wait"] = args.quiet_wait
+        CODE = snapshot_code(args.out / ("code-smoke" if args.smoke else "code"))
+        log(f"code snapshot {code_digest(CODE)}: {CODE} (generator/, site_config/, mkdocs.yml)")
         log(
             f"bench: sizes {args.sizes} days x {args.per_day} papers, {args.runs} run(s);"
             f" work in {args.out}"

@@ -69,6 +69,7 @@ class Query:
     cold_ms: float  # typed -> first result link, fresh browser context
     cold_bytes: int  # response bodies from opening the search to the first result
     cold_requests: int
+    busy_percent: float  # the machine's CPU use just before (other work: slower searches)
     settled_bytes: int  # ... plus what loaded in the second after it (the other result cards)
     warm_word: str
     warm_ms: float  # a second word in the same modal
@@ -82,6 +83,7 @@ class SearchResult:
     pages: int
     home_bytes: int
     queries: list[Query]
+    home_by_file: dict[str, int] = field(default_factory=dict)
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(q, attr) for q in self.queries)
@@ -96,6 +98,7 @@ class SearchResult:
             pages=data["pages"],
             home_bytes=data["home_bytes"],
             queries=[Query(**q) for q in data["queries"]],
+            home_by_file=data.get("home_by_file", {}),
         )
 
 
@@ -172,7 +175,11 @@ class _Search:
         self.page = self.context.new_page()
         self.page.goto(base, wait_until="networkidle")
         self.page.locator(TRIGGER).wait_for()
-        self.home_bytes = sum(_body_size(r) for r in self.finished)
+        self.home_by_file: dict[str, int] = {}
+        for r in self.finished:
+            name = r.url[len(base) :].split("?")[0] or "/"
+            self.home_by_file[name] = self.home_by_file.get(name, 0) + _body_size(r)
+        self.home_bytes = sum(self.home_by_file.values())
 
     def open(self) -> None:
         self.finished.clear()
@@ -197,8 +204,11 @@ class _Search:
         self.context.close()
 
 
-def measure(site: Path, words: list[str], progress=print) -> SearchResult:
-    """Search each of `words` on `site` (served on 127.0.0.1) in a fresh context."""
+def measure(site: Path, words: list[str], progress=print, quiet=None) -> SearchResult:
+    """Search each of `words` on `site` (served on 127.0.0.1) in a fresh context.
+
+    `quiet`, if given, is called before each query (to wait for other work to stop) and
+    returns the machine's CPU use in percent."""
     from playwright.sync_api import sync_playwright
 
     executable = shutil.which("chromium")
@@ -207,13 +217,16 @@ def measure(site: Path, words: list[str], progress=print) -> SearchResult:
     pages = sum(1 for _ in site.rglob("index.html"))
     queries: list[Query] = []
     home_bytes = 0
+    home_by_file: dict[str, int] = {}
     with serve(site) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
             for i, word in enumerate(words):
                 warm_word = words[(i + 1) % len(words)] if len(words) > 1 else word[:-1]
+                busy = quiet() if quiet else 0.0
                 search = _Search(browser, base)
-                home_bytes = max(home_bytes, search.home_bytes)
+                if search.home_bytes > home_bytes:
+                    home_bytes, home_by_file = search.home_bytes, search.home_by_file
                 search.open()
                 cold_ms, _, shown_at = search.query(word)
                 done = search.settle()
@@ -228,6 +241,7 @@ def measure(site: Path, words: list[str], progress=print) -> SearchResult:
                     cold_ms=cold_ms,
                     cold_bytes=sum(by_kind.values()),
                     cold_requests=len(before),
+                    busy_percent=busy,
                     settled_bytes=sum(_body_size(r) for r in done),
                     warm_word=warm_word,
                     warm_ms=warm_ms,
@@ -243,4 +257,10 @@ def measure(site: Path, words: list[str], progress=print) -> SearchResult:
                 )
         finally:
             browser.close()
-    return SearchResult(site=str(site), pages=pages, home_bytes=home_bytes, queries=queries)
+    return SearchResult(
+        site=str(site),
+        pages=pages,
+        home_bytes=home_bytes,
+        queries=queries,
+        home_by_file=home_by_file,
+    )

@@ -8,11 +8,14 @@ Markdown links, which MkDocs validates in strict mode. Writes only files whose b
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import datetime as dt
 import hashlib
 import html
 import json
 import logging
+import multiprocessing
+import os
 import posixpath
 import shutil
 from collections.abc import Iterable
@@ -191,6 +194,45 @@ class PageRenderer:
         return digest.hexdigest()
 
 
+_JOB: tuple[PageRenderer, dict[str, PageSpec], list[str], Path] | None = None
+#: Pages below which a second process costs more than it saves.
+PARALLEL_MIN = 2000
+
+
+def _render_all(
+    renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
+) -> int:
+    """Render and write `todo`, split over the CPU cores when there are many."""
+    global _JOB
+    jobs = min(os.cpu_count() or 1, len(todo) // PARALLEL_MIN)
+    if jobs < 2:
+        return _render_slice(renderer, specs, todo, docs)
+    _JOB = (renderer, specs, todo, docs)  # forked workers read it without pickling
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            return sum(pool.map(_render_share, [(i, jobs) for i in range(jobs)]))
+    finally:
+        _JOB = None
+
+
+def _render_share(share: tuple[int, int]) -> int:
+    assert _JOB is not None
+    renderer, specs, todo, docs = _JOB
+    return _render_slice(renderer, specs, todo[share[0] :: share[1]], docs)
+
+
+def _render_slice(
+    renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
+) -> int:
+    written = 0
+    for doc in todo:
+        spec = specs[doc]
+        text = renderer.render(spec.template, doc, **spec.context)
+        written += write_if_changed(docs / doc, text.encode("utf-8"), durable=False)
+    return written
+
+
 def write_pages(
     renderer: PageRenderer, specs: dict[str, PageSpec], docs: Path, assets: Path, manifest: Path
 ) -> int:
@@ -205,14 +247,9 @@ def write_pages(
     except (OSError, ValueError):
         previous = {}
     known = previous.get("pages", {}) if previous.get("fingerprint") == fingerprint else {}
-    keys: dict[str, str] = {}
-    written = 0
-    for doc, spec in specs.items():
-        keys[doc] = hashlib.sha256(spec.key.encode()).hexdigest()
-        if known.get(doc) == keys[doc] and (docs / doc).exists():
-            continue
-        text = renderer.render(spec.template, doc, **spec.context)
-        written += write_if_changed(docs / doc, text.encode("utf-8"), durable=False)
+    keys = {doc: hashlib.sha256(spec.key.encode()).hexdigest() for doc, spec in specs.items()}
+    todo = [doc for doc in specs if known.get(doc) != keys[doc] or not (docs / doc).exists()]
+    written = _render_all(renderer, specs, todo, docs)
     write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys}).encode(),
                      durable=False)
     keep = set(specs)

@@ -67,27 +67,27 @@ def build_index(archive: Archive, site_dir: Path, cache_dir: Path) -> None:
     """Index `archive` for search into `site_dir/pagefind/`, reusing unchanged slices' bundles."""
     cache_dir = cache_dir.resolve()
     sources = lean_sources(archive)
-    written = _sync_sources(cache_dir / "src", sources)
     manifest_file = cache_dir / "manifest.json"
     manifest = _read_manifest(manifest_file)
-    _drop_stale_bundles(cache_dir / "index", manifest, keep=set(sources))
-    reindexed = []
+    _drop_stale_slices(cache_dir, manifest, keep=set(sources))
+    reindexed, written = [], 0
     for name in sorted(sources):
         digest = _digest(sources[name])
         bundle = cache_dir / "index" / name
         if manifest.get(name) == digest and (bundle / "pagefind-entry.json").is_file():
-            continue
+            continue  # its sources were synced when this bundle was made from them
+        written += _sync_sources(cache_dir / "src" / name, sources[name])
         _run_pagefind(cache_dir / "src" / name, bundle)
         manifest[name] = digest
         atomic_write(manifest_file, _dumps(manifest))  # after each run: a kill keeps the rest
         reindexed.append(name)
     write_if_changed(manifest_file, _dumps(manifest))
     log.info(
-        "search: %d page(s) in %d slice(s), %d written; re-indexed %s",
+        "search: %d page(s) in %d slice(s); re-indexed %s (%d page(s) written)",
         sum(len(pages) for pages in sources.values()),
         len(sources),
-        written,
         ", ".join(reindexed) or "nothing",
+        written,
     )
     _publish(cache_dir / "index", sorted(sources, reverse=True), site_dir / BUNDLE_DIR)
 
@@ -120,7 +120,9 @@ def slices(year: int, per_month: Counter[int]) -> dict[int, str]:
             sizes[part_of[month]] += count
         if max(sizes.values(), default=0) <= MAX_PAGES:
             break
-    return {month: name.format(year=year, part=part, month=month) for month, part in part_of.items()}
+    return {
+        month: name.format(year=year, part=part, month=month) for month, part in part_of.items()
+    }
 
 
 def lean_page(paper: Paper, day: dt.date) -> bytes:
@@ -129,8 +131,10 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
     date = day.isoformat()
     lines = [
         '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"></head>\n<body>',
-        f'<main data-pagefind-body data-pagefind-meta="date:{date}" '
-        f'data-pagefind-filter="year:{day.year}" data-pagefind-sort="date:{date}">',
+        (
+            f'<main data-pagefind-body data-pagefind-meta="date:{date}" '
+            f'data-pagefind-filter="year:{day.year}">'
+        ),
         f"<h1>{e(paper.title)}</h1>",
         f"<p>{e(', '.join(paper.authors))}</p>",
     ]
@@ -146,27 +150,25 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
 #: Pagefind refuses to write an index of no pages, and its browser code rejects one without
 #: a language, so an empty archive's index holds one record: the home page, which says this.
 EMPTY_PAGE = (
-    '<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"></head>\n<body>\n'
-    "<main data-pagefind-body><h1>No papers yet</h1></main>\n</body>\n</html>\n"
-).encode()
+    b'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"></head>\n<body>\n'
+    b"<main data-pagefind-body><h1>No papers yet</h1></main>\n</body>\n</html>\n"
+)
 
 
-def _sync_sources(src_root: Path, sources: Sources) -> int:
-    """Write pages whose bytes changed, delete pages no longer wanted; the number written."""
+def _sync_sources(folder: Path, pages: dict[str, bytes]) -> int:
+    """Write a slice's pages whose bytes changed, delete the others; the number written."""
     written = 0
-    for name, pages in sources.items():
-        for rel, data in pages.items():
-            # A cache: a torn write differs from `data` and is rewritten on the next build.
-            written += write_if_changed(src_root / name / rel, data, durable=False)
-    wanted = {f"{name}/{rel}" for name, pages in sources.items() for rel in pages}
-    for folder, dirs, files in os.walk(src_root, topdown=False):
+    for rel, data in pages.items():
+        # A cache: a torn write differs from `data` and is rewritten on the next build.
+        written += write_if_changed(folder / rel, data, durable=False)
+    for parent, dirs, files in os.walk(folder, topdown=False):
         for file in files:
-            path = Path(folder, file)
-            if path.relative_to(src_root).as_posix() not in wanted:
-                path.unlink()
+            path = os.path.join(parent, file)
+            if os.path.relpath(path, folder).replace(os.sep, "/") not in pages:
+                os.unlink(path)
         for sub in dirs:
             with contextlib.suppress(OSError):  # removes empty folders only
-                Path(folder, sub).rmdir()
+                os.rmdir(os.path.join(parent, sub))
     return written
 
 
@@ -201,14 +203,15 @@ def _dumps(manifest: dict[str, str]) -> bytes:
     return (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _drop_stale_bundles(index_root: Path, manifest: dict[str, str], keep: set[str]) -> None:
-    """Forget slices no longer in the archive; remove their bundles and killed runs' leftovers."""
+def _drop_stale_slices(cache_dir: Path, manifest: dict[str, str], keep: set[str]) -> None:
+    """Forget slices no longer in the archive: their sources, bundles and killed runs' leftovers."""
     for name in set(manifest) - keep:
         del manifest[name]
-    if index_root.is_dir():
-        for entry in index_root.iterdir():
-            if entry.name not in keep:
-                shutil.rmtree(entry, ignore_errors=True)
+    for folder in (cache_dir / "src", cache_dir / "index"):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.name not in keep:
+                    shutil.rmtree(entry, ignore_errors=True)
 
 
 def _run_pagefind(src: Path, bundle: Path) -> None:
@@ -234,7 +237,9 @@ def _run_pagefind(src: Path, bundle: Path) -> None:
     os.rename(tmp, bundle)
     shutil.rmtree(old, ignore_errors=True)
     counts = [line.strip() for line in proc.stdout.splitlines() if "Indexed" in line]
-    log.info("pagefind %s: %.1f s (%s)", src.name, time.perf_counter() - start, "; ".join(counts[:2]))
+    log.info(
+        "pagefind %s: %.1f s (%s)", src.name, time.perf_counter() - start, "; ".join(counts[:2])
+    )
 
 
 # ---------------------------------------------------------------- into the site
@@ -256,22 +261,28 @@ def _publish(index_root: Path, names: list[str], out: Path) -> None:
     (out / MERGE_SCRIPT).write_text(script, encoding="utf-8")
 
 
-def _is_data(rel: Path) -> bool:
-    if len(rel.parts) > 1:
-        return rel.parts[0] in DATA_DIRS
-    return rel.name == "pagefind-entry.json" or rel.suffix == ".pf_meta"
+def _is_data(rel: str) -> bool:
+    """Whether a merged bundle needs the file at `rel` (a POSIX path in the bundle)."""
+    top, _, rest = rel.partition("/")
+    if rest:
+        return top in DATA_DIRS
+    return rel == "pagefind-entry.json" or rel.endswith(".pf_meta")
 
 
-def _link_tree(src: Path, dst: Path, wanted: Callable[[Path], bool]) -> None:
+def _link_tree(src: Path, dst: Path, wanted: Callable[[str], bool]) -> None:
     """Hard-link (across file systems: copy) the wanted files of `src` into `dst`."""
-    for folder, _dirs, files in os.walk(src):
+    for parent, _dirs, files in os.walk(src):
+        rel_dir = os.path.relpath(parent, src).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        made = False
         for file in files:
-            path = Path(folder, file)
-            rel = path.relative_to(src)
-            if wanted(rel):
-                target = dst / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(path, target)
-                except OSError:
-                    shutil.copyfile(path, target)
+            if not wanted(prefix + file):
+                continue
+            if not made:
+                os.makedirs(os.path.join(dst, prefix), exist_ok=True)
+                made = True
+            source, target = os.path.join(parent, file), os.path.join(dst, prefix, file)
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)

@@ -38,6 +38,8 @@ def test_smoke_writes_the_table_and_the_chart(tmp_path: Path) -> None:
         str(results),
         "--png",
         str(png),
+        "--quiet-wait",
+        "0",
     ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=85, check=False)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]

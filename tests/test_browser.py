@@ -1,22 +1,26 @@
 """The built site in headless Chromium: header search (Pagefind), mobile layout, MathML.
 
-Uses Debian's chromium (never a downloaded browser) against the session's embedded site,
-served by generator.serve.make_server on 127.0.0.1.
+Uses Debian's chromium (never a downloaded browser) against the session's embedded site
+(and a small two-year site served under a sub-path), served by generator.serve.make_server
+on 127.0.0.1.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from conftest import build_project, make_project
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -26,7 +30,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from generator import store
 from generator.config import Paths
+from generator.models import Day, Paper
 from generator.serve import make_server
 from generator.textfmt import MATH, render_math
 
@@ -51,10 +57,10 @@ TRIGGER = "pagefind-modal-trigger button.pf-trigger-btn[aria-controls]"
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def base_url(embedded_site: Paths) -> Iterator[str]:
-    """The embedded site over HTTP on a free port of 127.0.0.1."""
-    server = make_server(embedded_site.site, "127.0.0.1", 0)
+@contextmanager
+def serving(folder: Path) -> Iterator[str]:
+    """`folder` over HTTP on a free port of 127.0.0.1; its base URL."""
+    server = make_server(folder, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
     try:
@@ -63,6 +69,13 @@ def base_url(embedded_site: Paths) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def base_url(embedded_site: Paths) -> Iterator[str]:
+    """The embedded site over HTTP on a free port of 127.0.0.1."""
+    with serving(embedded_site.site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -287,3 +300,89 @@ def test_paper_page_renders_math_as_mathml(open_context, base_url: str, embedded
     # The LaTeX source is kept as an annotation, which browsers do not display.
     assert page.locator("article math annotation").first.is_hidden()
     monitor.assert_clean()
+
+
+# ---------------------------------------------------------------- older years, sub-path
+
+#: A title word no other paper has: the 2025 paper is in a merged (non-primary) index.
+OLD_WORD = "Quasicrystalline"
+
+
+def _paper(pid: str, title: str) -> Paper:
+    return Paper(
+        id=pid,
+        title=title,
+        summary=f"An abstract for {pid}.",
+        authors=["A. Author"],
+        published=dt.date(2025, 1, 1),
+        upvotes=3,
+        comments=0,
+    )
+
+
+@pytest.fixture(scope="module")
+def two_year_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """A site with papers of 2025 and 2026, so search merges two yearly indexes."""
+    paths = make_project(tmp_path_factory.mktemp("two-years"), content_from=None)
+    old = [
+        _paper("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention"),
+        _paper("2511.00002", "Scaling Laws for Tiny Models"),
+    ]
+    store.save_day(paths.content, Day(date=dt.date(2025, 11, 3), papers=old))
+    new = [_paper("2602.00001", "Retrieval Heads Revisited")]
+    store.save_day(paths.content, Day(date=dt.date(2026, 2, 2), papers=new))
+    build_project(paths)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def subpath_url(two_year_site: Paths, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The two-year site at /daily-papers/, as under a site_url with a path."""
+    root = tmp_path_factory.mktemp("server-root")
+    (root / "daily-papers").symlink_to(two_year_site.site, target_is_directory=True)
+    with serving(root) as url:
+        yield url + "daily-papers/"
+
+
+def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
+    browser: Browser, subpath_url: str, two_year_site: Paths
+) -> None:
+    assert (two_year_site.site / "pagefind" / "2025" / "pagefind-entry.json").is_file()
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    monitor = Monitor(subpath_url)
+    monitor.attach(context)
+    try:
+        page = context.new_page()
+        page.goto(subpath_url)
+        page.locator(TRIGGER).click()
+        _search(page, Target("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention", OLD_WORD))
+        assert any(url.startswith(f"{subpath_url}pagefind/2025/") for url in monitor.requests)
+        page.locator(f"{RESULT_LINK}[href$='/papers/2511.00001/']").click()
+        page.wait_for_url(f"{subpath_url}papers/2511.00001/")
+        assert OLD_WORD in page.locator("h1").inner_text()
+        monitor.assert_clean()
+    finally:
+        context.close()
+
+
+def test_search_on_an_archive_with_no_papers(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    paths = make_project(tmp_path_factory.mktemp("empty"), content_from=None)
+    build_project(paths)
+    with serving(paths.site) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.set_default_timeout(TIMEOUT_MS)
+        monitor = Monitor(url)
+        monitor.attach(context)
+        try:
+            page = context.new_page()
+            page.goto(url)
+            page.locator(TRIGGER).click()
+            page.locator(f"{OPEN_MODAL} input.pf-input").fill("papers")
+            # Pagefind writes no index of zero pages: the index holds the home page's message.
+            assert _result_titles(page) == ["No papers yet"]
+            monitor.assert_clean()
+        finally:
+            context.close()
