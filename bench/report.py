@@ -276,9 +276,8 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
             "the title and `.Content`). **Taxonomies, RSS, sitemap and robots.txt are disabled** to "
             "compare like with like; Hugo does no search index and no feeds, while our time includes "
             "Pagefind and feedgen and Material's full page chrome. `public/`, `resources/` and Hugo's "
-            "cache are removed before each run. Hugo renders Markdown links as written (`…/x.md`); "
-            "MkDocs rewrites them, and its `md_in_html` renders Markdown inside "
-            "`<nav markdown>`, which Hugo passes through raw: a small difference in work."
+            "cache are removed before each run. Hugo leaves Markdown links to `.md` files as "
+            "written (MkDocs rewrites them to the pages' URLs): a small difference in work."
         ),
         "- **Peak RSS**: the largest sum of RSS over the command and all its descendants (the "
         "build, Pagefind's binary), sampled every 20 ms with psutil; shared pages count once per "
@@ -300,6 +299,11 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
             f"- Load average (1, 5, 15 min) at the start {m.get('load_start', '-')}, at the end "
             f"{m.get('load_end', '-')}; the whole bench took {m.get('wall_minutes', '-')} min. "
             "Other work on the machine during the run would inflate the times."
+        ),
+        *(
+            f"- Re-measured with `--merge` (same code snapshot): {r['sizes']} days on "
+            f"{r['date']} (load average at the start {r['load_start']})."
+            for r in m.get("remeasured", [])
         ),
         (
             f"- Python {m['python']}, MkDocs {m['mkdocs']}, Material {m['mkdocs-material']}, "

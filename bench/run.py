@@ -429,6 +429,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, help="Markdown table [bench/results.md]")
     parser.add_argument("--png", type=Path, help="chart [bench/build-time.png]")
     parser.add_argument(
+        "--merge",
+        type=Path,
+        metavar="JSON",
+        help="re-measure --sizes into an earlier results.json (same code snapshot, OUT/code), "
+        "e.g. sizes whose timing other work on the machine disturbed",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="JSON",
@@ -450,18 +457,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out = args.out.resolve()
+    raw = args.out / ("smoke-results.json" if args.smoke else "results.json")
     if args.render:
         results = json.loads(args.render.read_text())
     else:
         global CODE
         QUIET["max_wait"] = args.quiet_wait
-        CODE = snapshot_code(args.out / ("code-smoke" if args.smoke else "code"))
+        snapshot = args.out / ("code-smoke" if args.smoke else "code")
+        previous = json.loads(args.merge.read_text()) if args.merge else None
+        if previous:
+            # Re-measure some sizes with the very code the merged results were measured with.
+            CODE = snapshot
+            digest = previous["machine"].get("code_digest")
+            if not CODE.is_dir() or code_digest(CODE) != digest:
+                raise SystemExit(f"{CODE}: not the code snapshot {digest} of {args.merge}")
+        else:
+            CODE = snapshot_code(snapshot)
         log(f"code snapshot {code_digest(CODE)}: {CODE} (generator/, site_config/, mkdocs.yml)")
         log(
             f"bench: sizes {args.sizes} days x {args.per_day} papers, {args.runs} run(s);"
             f" work in {args.out}"
         )
-        results = {
+        results = previous or {
             "machine": machine(),
             "settings": {
                 "sizes": args.sizes,
@@ -472,15 +489,23 @@ def main(argv: list[str] | None = None) -> int:
             },
             "sizes": [],
         }
-        largest = max(args.sizes)
-        for days in args.sizes:
-            results["sizes"].append(
-                bench_size(days, args, days == largest and not args.no_search, results)
+        if previous:
+            results["machine"].setdefault("remeasured", []).append(
+                {
+                    "sizes": args.sizes,
+                    "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                    "load_start": [round(x, 2) for x in os.getloadavg()],
+                }
             )
-            raw = args.out / ("smoke-results.json" if args.smoke else "results.json")
+        largest = max([*args.sizes, *(s["days"] for s in results["sizes"])])
+        for days in args.sizes:
+            size = bench_size(days, args, days == largest and not args.no_search, results)
+            kept = [s for s in results["sizes"] if s["days"] != days]
+            results["sizes"] = sorted([*kept, size], key=lambda s: s["days"])
             raw.write_text(json.dumps(results, indent=1))
-        results["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
-        results["machine"]["wall_minutes"] = round((time.perf_counter() - T0) / 60, 1)
+        if not previous:
+            results["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
+            results["machine"]["wall_minutes"] = round((time.perf_counter() - T0) / 60, 1)
         raw.write_text(json.dumps(results, indent=1))
         log(f"raw numbers: {raw}")
     args.results.parent.mkdir(parents=True, exist_ok=True)

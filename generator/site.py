@@ -205,20 +205,29 @@ def _link(src: str, dst: str) -> None:
         shutil.copyfile(src, dst)
 
 
+SITEMAP_CHUNK = 10_000
+
+
 def _write_sitemap(config: SiteConfig, docs: list[str], out_dir: Path) -> None:
-    """sitemap.xml(.gz) of every page; MkDocs' own lists only the pages it rendered."""
-    urls = []
-    for doc in docs:
-        url = dest_of(doc).removesuffix("index.html")
-        urls.append(f"<url><loc>{html.escape(config.site_url + url)}</loc></url>")
-    xml = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-        + "\n".join(urls)
-        + "\n</urlset>\n"
-    ).encode()
-    (out_dir / "sitemap.xml").write_bytes(xml)
-    (out_dir / "sitemap.xml.gz").write_bytes(gzip.compress(xml, mtime=0))
+    """sitemap.xml as a small index of sitemap-N.xml files listing every page.
+
+    MkDocs' own lists only the pages it rendered. The index stays small because Material's
+    script fetches sitemap.xml on every page view (for each `link rel=alternate`, such
+    as our feed links): a 20,000-URL sitemap there would cost every reader 1.5 MB.
+    """
+    urls = [config.site_url + dest_of(doc).removesuffix("index.html") for doc in docs]
+    chunks = [urls[i : i + SITEMAP_CHUNK] for i in range(0, len(urls), SITEMAP_CHUNK)] or [[]]
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    index = []
+    for number, chunk in enumerate(chunks, start=1):
+        name = f"sitemap-{number}.xml"
+        body = "\n".join(f"<url><loc>{html.escape(u)}</loc></url>" for u in chunk)
+        (out_dir / name).write_text(f"{head}<urlset {ns}>\n{body}\n</urlset>\n", encoding="utf-8")
+        index.append(f"<sitemap><loc>{html.escape(config.site_url + name)}</loc></sitemap>")
+    xml = f"{head}<sitemapindex {ns}>\n" + "\n".join(index) + "\n</sitemapindex>\n"
+    (out_dir / "sitemap.xml").write_text(xml, encoding="utf-8")
+    (out_dir / "sitemap.xml.gz").write_bytes(gzip.compress(xml.encode(), mtime=0))
 
 
 def publish(new_site: Path, site: Path) -> None:

@@ -179,3 +179,20 @@ def test_incremental_build_equals_full_build(tmp_path: Path) -> None:
     assert differing == []
     home = (inc.site / "index.html").read_text(encoding="utf-8")
     assert "2026-10-05" in home
+
+
+def test_sitemap_is_a_small_index_listing_every_page(embedded_site: Paths, days: list) -> None:
+    from lxml import etree
+
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    index = etree.fromstring((embedded_site.site / "sitemap.xml").read_bytes())
+    parts = index.xpath("//s:sitemap/s:loc/text()", namespaces=ns)
+    assert parts and (embedded_site.site / "sitemap.xml").stat().st_size < 2000
+    urls = []
+    for part in parts:
+        name = part.removeprefix("https://example.org/daily-papers/")
+        urls += etree.fromstring((embedded_site.site / name).read_bytes()).xpath(
+            "//s:url/s:loc/text()", namespaces=ns)
+    papers = {p.id for d in days for p in d.papers}
+    assert len(urls) == len(set(urls)) == len(papers) + len(days) + 2
+    assert "https://example.org/daily-papers/papers/2606.10953/" in urls
