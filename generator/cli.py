@@ -24,7 +24,7 @@ def _setup_logging(verbose: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
-def _context(root: Path):  # noqa: ANN202 - (Paths, SiteConfig)
+def _context(root: Path):
     from generator.config import Paths, load_config
 
     paths = Paths(root.resolve())
@@ -98,7 +98,7 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
     update.raise_for_failures(report)
 
 
-def _run_fetch(update, content: Path, config, days: list[dt.date]):  # noqa: ANN001, ANN202
+def _run_fetch(update, content: Path, config, days: list[dt.date]):
     from rich.progress import Progress
 
     token = os.environ.get("HF_TOKEN") or None
@@ -129,7 +129,7 @@ def build(root: Path) -> None:
     )
 
 
-def _run_build(root: Path):  # noqa: ANN202
+def _run_build(root: Path):
     from rich.console import Console
 
     from generator.build import build as run

@@ -31,7 +31,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         ".xml": "application/xml",
     }
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
 
 

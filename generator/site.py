@@ -130,7 +130,7 @@ def _mkdocs(paths: Paths, config: SiteConfig, out_dir: Path, only: set[str]) -> 
     from mkdocs.structure.files import InclusionLevel
 
     class OnlyThese(BasePlugin):  # type: ignore[type-arg]
-        def on_files(self, files, config):  # noqa: ANN001, ANN202
+        def on_files(self, files, config):
             for file in files.documentation_pages():
                 if file.src_uri not in only:
                     file.inclusion = InclusionLevel.EXCLUDED

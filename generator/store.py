@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import pickle
 import logging
+import pickle
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager

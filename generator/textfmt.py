@@ -29,15 +29,10 @@ MAX_FORMULAS = 64
 UNSAFE_LATEX = re.compile(r"\\(href|url|html|class|style|data|cssId|require|includegraphics)\b")
 
 ALLOWED_TAGS = frozenset(
-    "math mrow mi mn mo ms mtext mspace msub msup msubsup mfrac msqrt mroot mover munder"
-    " munderover mtable mtr mtd mstyle mpadded mphantom menclose merror mmultiscripts"
-    " mprescripts none".split()
+    ["math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "merror", "mmultiscripts", "mprescripts", "none"]
 )
 ALLOWED_ATTRS = frozenset(
-    "display mathvariant stretchy fence separator form lspace rspace accent accentunder"
-    " movablelimits largeop symmetric minsize maxsize linethickness scriptlevel displaystyle"
-    " columnalign rowalign columnspacing rowspacing columnlines rowlines frame width height"
-    " depth voffset notation".split()
+    ["display", "mathvariant", "stretchy", "fence", "separator", "form", "lspace", "rspace", "accent", "accentunder", "movablelimits", "largeop", "symmetric", "minsize", "maxsize", "linethickness", "scriptlevel", "displaystyle", "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame", "width", "height", "depth", "voffset", "notation"]
 )
 SAFE_VALUE = re.compile(r"^[\w .%#+-]{0,40}$")
 MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"

@@ -79,8 +79,8 @@ def hf_today(now: dt.datetime | None = None) -> dt.date:
 
         zone: dt.tzinfo = ZoneInfo("America/New_York")
     except Exception:  # noqa: BLE001 - no tz database: UTC is close enough
-        zone = dt.timezone.utc
-    local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(zone)
+        zone = dt.UTC
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
     return (local + dt.timedelta(hours=2, minutes=30)).date()
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
 from conftest import build_project, make_project
 from playwright.sync_api import (
     Browser,
@@ -34,7 +33,6 @@ from generator import store
 from generator.config import Paths
 from generator.models import Day, Paper
 from generator.serve import make_server
-from generator.textfmt import MATH, render_math
 
 pytestmark = pytest.mark.browser
 
@@ -274,23 +272,28 @@ def test_mobile_search_and_no_horizontal_scroll(open_context, base_url: str, tar
     monitor.assert_clean()
 
 
-def _paper_with_math(content: Path) -> str | None:
-    """The id of a paper whose abstract has `$…$` that the site renders as MathML."""
-    for day in sorted(content.rglob("*.yml")):
-        for paper in (yaml.safe_load(day.read_text(encoding="utf-8")) or {}).get("papers") or []:
-            summary = str(paper.get("summary") or "")
-            for match in MATH.finditer(summary):
-                latex = match.group("display") or match.group("inline")
-                if render_math(latex, match.group("display") is not None):
-                    return str(paper["id"])
-    return None
+@pytest.fixture(scope="module")
+def math_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small site whose paper has $…$ math (the embedded real days have none that renders)."""
+    from conftest import REPO, build_project, make_project
+
+    paths = make_project(tmp_path_factory.mktemp("math"), content_from=None)
+    target = paths.content / "2026" / "2026-10-03.yml"
+    target.parent.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "golden" / "day.yml", target)
+    build_project(paths)
+    with serving(paths.site) as url:
+        yield url
 
 
-def test_paper_page_renders_math_as_mathml(open_context, base_url: str, embedded_site: Paths):
-    paper_id = _paper_with_math(embedded_site.content)
-    if paper_id is None:
-        pytest.skip("no abstract in content/ has $…$ math that renders (a lone `$` is text)")
-    page, monitor = open_context(viewport={"width": 1280, "height": 800})
+def test_paper_page_renders_math_as_mathml(browser: Browser, math_site: str):
+    paper_id = "2610.01092"  # its title in tests/golden/day.yml has $O(L^2)$
+    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    monitor = Monitor(math_site)
+    monitor.attach(context)
+    page = context.new_page()
+    base_url = math_site
     page.goto(f"{base_url}papers/{paper_id}/")
     formula = page.locator("article math").first
     formula.wait_for()
@@ -300,6 +303,7 @@ def test_paper_page_renders_math_as_mathml(open_context, base_url: str, embedded
     # The LaTeX source is kept as an annotation, which browsers do not display.
     assert page.locator("article math annotation").first.is_hidden()
     monitor.assert_clean()
+    context.close()
 
 
 # ---------------------------------------------------------------- older years, sub-path
