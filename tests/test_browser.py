@@ -13,7 +13,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -133,22 +133,27 @@ class Monitor:
         assert any(url.startswith(self.base_url) for url in self.requests)
 
 
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@contextmanager
+def monitored(browser: Browser, base_url: str, **options: object) -> Iterator[tuple[Page, Monitor]]:
+    """A page in a fresh monitored context (light colour scheme), closed afterwards."""
+    context = browser.new_context(color_scheme="light", **options)
+    context.set_default_timeout(TIMEOUT_MS)
+    monitor = Monitor(base_url)
+    monitor.attach(context)
+    try:
+        yield context.new_page(), monitor
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def open_context(browser: Browser, base_url: str) -> Iterator[Callable[..., tuple[Page, Monitor]]]:
-    """Factory for monitored browser contexts (light colour scheme); closed after the test."""
-    contexts: list[BrowserContext] = []
-
-    def make(**options: object) -> tuple[Page, Monitor]:
-        context = browser.new_context(color_scheme="light", **options)
-        context.set_default_timeout(TIMEOUT_MS)
-        monitor = Monitor(base_url)
-        monitor.attach(context)
-        contexts.append(context)
-        return context.new_page(), monitor
-
-    yield make
-    for context in contexts:
-        context.close()
+    """Factory for monitored pages on the embedded site; their contexts close after the test."""
+    with ExitStack() as stack:
+        yield lambda **options: stack.enter_context(monitored(browser, base_url, **options))
 
 
 # ---------------------------------------------------------------- what to search for
@@ -223,7 +228,7 @@ def _close(page: Page) -> None:
 
 
 def test_header_search_finds_and_opens_a_paper(open_context, base_url: str, target: Target):
-    page, monitor = open_context(viewport={"width": 1280, "height": 800})
+    page, monitor = open_context(viewport=DESKTOP)
     page.goto(base_url)
     trigger = page.locator(TRIGGER)
     trigger.wait_for()
@@ -288,22 +293,16 @@ def math_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def test_paper_page_renders_math_as_mathml(browser: Browser, math_site: str):
     paper_id = "2610.01092"  # its title in tests/golden/day.yml has $O(L^2)$
-    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    monitor = Monitor(math_site)
-    monitor.attach(context)
-    page = context.new_page()
-    base_url = math_site
-    page.goto(f"{base_url}papers/{paper_id}/")
-    formula = page.locator("article math").first
-    formula.wait_for()
-    assert formula.evaluate("el => el instanceof MathMLElement")
-    box = formula.bounding_box()
-    assert box is not None and box["width"] > 0 and box["height"] > 0
-    # The LaTeX source is kept as an annotation, which browsers do not display.
-    assert page.locator("article math annotation").first.is_hidden()
-    monitor.assert_clean()
-    context.close()
+    with monitored(browser, math_site, viewport=DESKTOP) as (page, monitor):
+        page.goto(f"{math_site}papers/{paper_id}/")
+        formula = page.locator("article math").first
+        formula.wait_for()
+        assert formula.evaluate("el => el instanceof MathMLElement")
+        box = formula.bounding_box()
+        assert box is not None and box["width"] > 0 and box["height"] > 0
+        # The LaTeX source is kept as an annotation, which browsers do not display.
+        assert page.locator("article math annotation").first.is_hidden()
+        monitor.assert_clean()
 
 
 # ---------------------------------------------------------------- older years, sub-path
@@ -352,12 +351,7 @@ def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
     browser: Browser, subpath_url: str, two_year_site: Paths
 ) -> None:
     assert (two_year_site.site / "pagefind" / "2025" / "pagefind-entry.json").is_file()
-    context = browser.new_context(color_scheme="light", viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(TIMEOUT_MS)
-    monitor = Monitor(subpath_url)
-    monitor.attach(context)
-    try:
-        page = context.new_page()
+    with monitored(browser, subpath_url, viewport=DESKTOP) as (page, monitor):
         page.goto(subpath_url)
         page.locator(TRIGGER).click()
         _search(page, Target("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention", OLD_WORD))
@@ -366,8 +360,6 @@ def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
         page.wait_for_url(f"{subpath_url}papers/2511.00001/")
         assert OLD_WORD in page.locator("h1").inner_text()
         monitor.assert_clean()
-    finally:
-        context.close()
 
 
 def test_search_on_an_archive_with_no_papers(
@@ -375,18 +367,10 @@ def test_search_on_an_archive_with_no_papers(
 ) -> None:
     paths = make_project(tmp_path_factory.mktemp("empty"), content_from=None)
     build_project(paths)
-    with serving(paths.site) as url:
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(TIMEOUT_MS)
-        monitor = Monitor(url)
-        monitor.attach(context)
-        try:
-            page = context.new_page()
-            page.goto(url)
-            page.locator(TRIGGER).click()
-            page.locator(f"{OPEN_MODAL} input.pf-input").fill("papers")
-            # Pagefind writes no index of zero pages: the index holds the home page's message.
-            assert _result_titles(page) == ["No papers yet"]
-            monitor.assert_clean()
-        finally:
-            context.close()
+    with serving(paths.site) as url, monitored(browser, url, viewport=DESKTOP) as (page, monitor):
+        page.goto(url)
+        page.locator(TRIGGER).click()
+        page.locator(f"{OPEN_MODAL} input.pf-input").fill("papers")
+        # Pagefind writes no index of zero pages: the index holds the home page's message.
+        assert _result_titles(page) == ["No papers yet"]
+        monitor.assert_clean()
