@@ -33,6 +33,7 @@ from pathlib import Path
 from generator import __version__
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
+from generator.pages import doc_url
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,11 @@ def run_mkdocs(
     keys = _page_keys(paths, config, docs)
     todo = [doc for doc in docs if not (cache / keys[doc]).exists()]
     shards = _shards(todo, jobs or os.cpu_count() or 1)
-    shard_dirs = [out_dir.with_name(f"{out_dir.name}-shard{i}") for i in range(len(shards))]
+    shard_dirs = [out_dir] + [
+        out_dir.with_name(f"{out_dir.name}-shard{i}") for i in range(1, len(shards))
+    ]
     try:
-        _build_shards(paths, config, shards, shard_dirs, out_dir)
+        _build_shards(paths, config, shards, shard_dirs)
         _merge(out_dir, shard_dirs[1:], shards[1:])
     finally:
         for extra in shard_dirs[1:]:
@@ -106,11 +109,10 @@ def _shards(todo: list[str], jobs: int) -> list[list[str]]:
 
 
 def _build_shards(
-    paths: Paths, config: SiteConfig, shards: list[list[str]], dirs: list[Path], out_dir: Path
+    paths: Paths, config: SiteConfig, shards: list[list[str]], dirs: list[Path]
 ) -> None:
-    dirs[0] = out_dir
     if len(shards) == 1:
-        _mkdocs(paths, config, out_dir, set(shards[0]))
+        _mkdocs(paths, config, dirs[0], set(shards[0]))
         return
     ctx = multiprocessing.get_context("fork")
     with cf.ProcessPoolExecutor(len(shards), mp_context=ctx) as pool:
@@ -160,10 +162,7 @@ def _mkdocs(paths: Paths, config: SiteConfig, out_dir: Path, only: set[str]) -> 
 
 def dest_of(doc: str) -> str:
     """The built file of a Markdown page (use_directory_urls)."""
-    stem = doc.removesuffix(".md")
-    if stem == "index" or stem.endswith("/index"):
-        return stem + ".html"
-    return stem + "/index.html"
+    return doc_url(doc) + "index.html"
 
 
 def _merge(out_dir: Path, extra_dirs: list[Path], shards: list[list[str]]) -> None:
@@ -215,7 +214,7 @@ def _write_sitemap(config: SiteConfig, docs: list[str], out_dir: Path) -> None:
     script fetches sitemap.xml on every page view (for each `link rel=alternate`, such
     as our feed links): a 20,000-URL sitemap there would cost every reader 1.5 MB.
     """
-    urls = [config.site_url + dest_of(doc).removesuffix("index.html") for doc in docs]
+    urls = [config.site_url + doc_url(doc) for doc in docs]
     chunks = [urls[i : i + SITEMAP_CHUNK] for i in range(0, len(urls), SITEMAP_CHUNK)] or [[]]
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'

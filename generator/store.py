@@ -52,10 +52,10 @@ def locked(content: Path, wait: float = 30.0) -> Iterator[None]:
 
 def load_day(path: Path) -> Day:
     """Read and validate one day file; ContentError names the file, paper, field and cause."""
-    problems = check_day_file(path)
-    if problems:
+    day, problems = _parse(path)
+    if day is None:
         raise ContentError("\n".join(problems))
-    return _parse(path)[0]  # type: ignore[return-value]
+    return day
 
 
 def load_all(content: Path, cache: Path | None = None) -> list[Day]:
