@@ -175,6 +175,18 @@ def build(root: Path, logs: Path, name: str) -> dict:
             for k, v in re.findall(r"([^,()]+?) ([\d.]+) s", found.group("phases"))
         }
     return {
+        **_timings(m, waited, load),
+        "reported_s": float(found.group("total")) if found else None,
+        "papers": int(found.group("papers")) if found else None,
+        "days": int(found.group("days")) if found else None,
+        "phases": phases,
+        "line": line.strip(),
+    }
+
+
+def _timings(m: measure.Measurement, waited: float, load: float) -> dict:
+    """What every timed command reports: wall and CPU time, others' CPU, memory."""
+    return {
         "seconds": m.seconds,
         "cpu_seconds": m.cpu_seconds,
         "other_cpu_seconds": m.other_cpu_seconds,
@@ -182,11 +194,6 @@ def build(root: Path, logs: Path, name: str) -> dict:
         "load_before": load,
         "tree_peak_mb": m.tree_peak_mb,
         "max_single_mb": m.max_single_mb,
-        "reported_s": float(found.group("total")) if found else None,
-        "papers": int(found.group("papers")) if found else None,
-        "days": int(found.group("days")) if found else None,
-        "phases": phases,
-        "line": line.strip(),
     }
 
 
@@ -197,13 +204,7 @@ def hugo_build(project: Path, logs: Path, name: str) -> dict:
     m = measure.run(hugo_site.command(project), logs / name, cwd=project).check()
     pages = re.search(r"Pages\s*[│|]\s*(\d+)", m.stdout)
     return {
-        "seconds": m.seconds,
-        "cpu_seconds": m.cpu_seconds,
-        "other_cpu_seconds": m.other_cpu_seconds,
-        "waited_s": waited,
-        "load_before": load,
-        "tree_peak_mb": m.tree_peak_mb,
-        "max_single_mb": m.max_single_mb,
+        **_timings(m, waited, load),
         "pages": int(pages.group(1)) if pages else None,
     }
 
