@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from generator import feeds, pages, search, site, store
+from generator import export, feeds, pages, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.fsutil import exclusive_lock
 
@@ -49,11 +49,14 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
             archive = pages.Archive.of(days)
             report.days, report.papers = len(days), len(archive.papers)
+        notify("group papers")
+        with report.step("groups"):
+            groups = archive.groups(config.pages)
         notify("write pages")
         with report.step("pages"):
             renderer = pages.PageRenderer(config, paths.templates)
             report.pages_written = pages.write_pages(
-                renderer, renderer.plan(archive), paths.docs, paths.assets,
+                renderer, renderer.plan(archive, groups), paths.docs, paths.assets,
                 paths.build / "pages-manifest.json",
             )
         new_site = paths.root / f".site-new-{os.getpid()}"
@@ -66,8 +69,10 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             search.build_index(archive, new_site, paths.build / "search")
         notify("write feeds")
         with report.step("feeds"):
-            items = feeds.latest_items(archive.days, config.feeds.items)
-            feeds.write_feeds(items, config, new_site)
+            feeds.write_all(archive, groups, config, new_site)
+        notify("export JSON")
+        with report.step("export"):
+            export.write_api(archive, paths.build / "api", new_site)
         notify("publish")
         with report.step("publish"):
             site.publish(new_site, paths.site)

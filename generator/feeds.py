@@ -13,8 +13,10 @@ import datetime as dt
 import html
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from feedgen.entry import FeedEntry
@@ -22,6 +24,10 @@ from feedgen.feed import FeedGenerator
 
 from generator.config import SiteConfig
 from generator.models import Day, Paper
+
+if TYPE_CHECKING:
+    from generator.groups import Groups
+    from generator.pages import Archive
 
 GENERATOR = "Daily Papers"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -62,6 +68,31 @@ def latest_items(days: list[Day], limit: int) -> list[FeedItem]:
     return items[: max(limit, 0)]
 
 
+def write_all(archive: Archive, groups: Groups, config: SiteConfig, out_dir: Path) -> None:
+    """Every feed of the site: the main feeds, top-N, daily, and per topic and organization."""
+    settings = config.feeds
+    write_feeds(latest_items(archive.days, settings.items), config, out_dir)
+    for threshold in settings.top:
+        popular = (pid for pid, p in archive.papers.items() if p.upvotes >= threshold)
+        write_feeds(newest_items(popular, archive, settings.top_items), config, out_dir,
+                    path="feeds/", title=f"{config.title}: {threshold}+ upvotes",
+                    files={"rss": f"top-{threshold}.xml"})
+    write_daily_feed(archive, config, out_dir)
+    for folder, what, kind in (("topics", "topic", groups.topics), ("orgs", "", groups.orgs)):
+        for slug, group in kind.items():
+            label = f"{what} {group.label}".strip()
+            write_feeds(newest_items(group.ids, archive, settings.topic_items), config, out_dir,
+                        path=f"{folder}/{slug}/", title=f"{config.title}: {label}",
+                        files={"rss": RSS_FILE, "atom": ATOM_FILE})
+
+
+def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:
+    """The papers among `ids` featured most recently (by first featured day), newest first."""
+    items = [FeedItem(archive.papers[pid], archive.featured[pid][0]) for pid in ids]
+    items.sort(key=lambda i: (-i.featured.toordinal(), -i.paper.upvotes, i.paper.id))
+    return items[: max(limit, 0)]
+
+
 def write_feeds(
     items: list[FeedItem],
     config: SiteConfig,
@@ -69,24 +100,62 @@ def write_feeds(
     *,
     path: str = "",
     title: str | None = None,
+    files: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Write out_dir/path/{feed.xml, atom.xml, feed.json} and return the paths written."""
+    """Write out_dir/path/{feed.xml, atom.xml, feed.json} and return the paths written.
+
+    `files` picks formats and names, e.g. {"rss": "top-10.xml"}; the channel's link is
+    site_url + path either way.
+    """
     path = _sub_path(path)
     base = config.site_url + quote(path, safe="/")
     feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
-    outputs = {
-        RSS_FILE: _rss(items, config, base, feed_title),
-        ATOM_FILE: _atom(items, config, base, feed_title),
-        JSON_FILE: _json_feed(items, config, base, feed_title),
-    }
+    makers = {"rss": _rss, "atom": _atom, "json": _json_feed}
+    chosen = files or {"rss": RSS_FILE, "atom": ATOM_FILE, "json": JSON_FILE}
     folder = out_dir / path
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, data in outputs.items():
+    for kind, name in chosen.items():
         target = folder / name
-        target.write_bytes(data)
+        target.write_bytes(makers[kind](items, config, base, feed_title, name))
         written.append(target)
     return written
+
+
+def write_daily_feed(archive: Archive, config: SiteConfig, out_dir: Path) -> Path:
+    """feeds/daily.xml: one RSS item per day (newest first) listing its top papers.
+
+    Item ids are urn:daily-papers:day:<date>: stable across site_url changes and re-fetches
+    (a re-fetched day updates its item rather than adding one).
+    """
+    settings = config.feeds
+    days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
+    base = config.site_url
+    title = _xml_safe(f"{config.title}: one item a day") or GENERATOR
+    fg = _generator(config, base, title, base + "feeds/daily.xml", "application/rss+xml")
+    for day in days:
+        ranked = day.ranked()
+        fe = fg.add_entry(order="append")
+        fe.id(f"urn:daily-papers:day:{day.date.isoformat()}")
+        fe.guid(f"urn:daily-papers:day:{day.date.isoformat()}", permalink=False)
+        count = f"{len(ranked)} paper{'' if len(ranked) == 1 else 's'}"
+        fe.title(f"{config.title} — {day.date:%b} {day.date.day}, {day.date:%Y}: {count}")
+        fe.link(href=f"{base}papers/date/{day.date.isoformat()}/", rel="alternate")
+        when = dt.datetime.combine(day.date, dt.time(), tzinfo=dt.UTC)
+        fe.published(when)
+        fe.updated(when)
+        rows = "".join(
+            f'<li><a href="{html.escape(_page_url(config, p))}">{html.escape(_title(p))}</a>'
+            f" (▲ {p.upvotes})</li>"
+            for p in ranked[: settings.daily_top]
+        )
+        fe.description(f"<ol>{rows}</ol>")
+    newest = days[0].date if days else None
+    fg.updated(dt.datetime.combine(newest, dt.time(), tzinfo=dt.UTC) if newest else EMPTY_FEED_DATE)
+    target = out_dir / "feeds" / "daily.xml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(fg.rss_str(pretty=True))
+    return target
 
 
 def _sub_path(path: str) -> str:
@@ -166,9 +235,9 @@ def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig) -> FeedEn
     return fe
 
 
-def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str) -> bytes:
     """Return the RSS 2.0 document; descriptions are HTML-escaped plain text."""
-    fg = _generator(config, base, title, base + RSS_FILE, "application/rss+xml")
+    fg = _generator(config, base, title, base + name, "application/rss+xml")
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> needs an email
     for item in items:
         fe = _add_common(fg, item, config)
@@ -179,9 +248,9 @@ def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> by
     return fg.rss_str(pretty=True)
 
 
-def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str) -> bytes:
     """Return the Atom document; summaries are type="text"."""
-    fg = _generator(config, base, title, base + ATOM_FILE, "application/atom+xml")
+    fg = _generator(config, base, title, base + name, "application/atom+xml")
     for item in items:
         fe = _add_common(fg, item, config)
         if summary := _xml_safe(item.paper.summary):
@@ -209,13 +278,15 @@ def _json_item(item: FeedItem, config: SiteConfig) -> dict:
     return entry
 
 
-def _json_feed(items: list[FeedItem], config: SiteConfig, base: str, title: str) -> bytes:
+def _json_feed(
+    items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str
+) -> bytes:
     """Return the JSON Feed 1.1 document (UTF-8, stable key order, trailing newline)."""
     feed = {
         "version": JSON_FEED_VERSION,
         "title": title,
         "home_page_url": base,
-        "feed_url": base + JSON_FILE,
+        "feed_url": base + name,
         "description": _xml_safe(config.description),
         "language": _xml_safe(config.language),
         "authors": [{"name": title}],

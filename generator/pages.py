@@ -8,6 +8,8 @@ Markdown links, which MkDocs validates in strict mode. Writes only files whose b
 
 from __future__ import annotations
 
+import bisect
+import calendar as pycalendar
 import concurrent.futures as cf
 import datetime as dt
 import hashlib
@@ -27,9 +29,10 @@ import yaml
 from markupsafe import Markup
 
 from generator import __version__
-from generator.config import SiteConfig
+from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import write_if_changed
+from generator.groups import Groups, group_archive, month_key, month_label, trending, week_key
 from generator.models import Day, Paper
 from generator.textfmt import rich
 
@@ -62,6 +65,18 @@ class Archive:
                 archive.featured.setdefault(paper.id, []).append(day.date)
         return archive
 
+    @property
+    def listed(self) -> dict[dt.date, list[str]]:
+        """The ids of each day with papers (days without papers are no day to link to)."""
+        return {day.date: [p.id for p in day.papers] for day in self.days if day.papers}
+
+    @property
+    def last_day(self) -> dict[str, dt.date]:
+        return {pid: days[-1] for pid, days in self.featured.items()}
+
+    def groups(self, settings: PageSettings) -> Groups:
+        return group_archive(self.listed, self.papers, self.last_day, settings.topic_min_papers)
+
 
 # ---------------------------------------------------------------- URLs
 
@@ -72,6 +87,26 @@ def day_doc(day: dt.date) -> str:
 
 def paper_doc(paper_id: str) -> str:
     return f"papers/{paper_id}.md"
+
+
+def week_doc(key: str) -> str:
+    return f"papers/week/{key}.md"
+
+
+def month_doc(key: str) -> str:
+    return f"papers/month/{key}.md"
+
+
+def topic_doc(slug: str) -> str:
+    return f"topics/{slug}.md"
+
+
+def org_doc(slug: str) -> str:
+    return f"orgs/{slug}.md"
+
+
+TRENDING_DOC, ARCHIVE_DOC, FEEDS_DOC = "papers/trending.md", "archive.md", "feeds/index.md"
+TOPICS_DOC, ORGS_DOC = "topics/index.md", "orgs/index.md"
 
 
 def doc_url(doc: str) -> str:
@@ -119,6 +154,11 @@ def front_matter(title: str, description: str = "", **extra: object) -> Markup:
     if description:
         meta["description"] = html.escape(" ".join(description.split())[:200])
     meta.update(extra)
+    if "image" in meta:
+        if meta["image"]:
+            meta["image"] = html.escape(str(meta["image"]))
+        else:
+            del meta["image"]
     dumped = yaml.dump(meta, Dumper=_FastDumper, allow_unicode=True, sort_keys=False, width=1000)
     return Markup(f"---\n{dumped}---\n\n")
 
@@ -137,6 +177,10 @@ class PageRenderer:
 
     def render(self, template: str, doc: str, **context: object) -> str:
         url = doc_url(doc)
+
+        def link(target_doc: str) -> str:
+            return rel(url, doc_url(target_doc))
+
         try:
             return self.env.get_template(template).render(
                 config=self.config,
@@ -144,46 +188,32 @@ class PageRenderer:
                 url=url,
                 to=lambda target: rel(url, target),
                 to_doc=lambda target_doc: md_link(doc, target_doc),
-                paper_url=lambda pid: rel(url, doc_url(paper_doc(pid))),
-                day_url=lambda d: rel(url, doc_url(day_doc(d))),
+                paper_url=lambda pid: link(paper_doc(pid)),
+                day_url=lambda d: link(day_doc(d)),
+                week_url=lambda key: link(week_doc(key)),
+                month_url=lambda key: link(month_doc(key)),
+                topic_url=lambda slug: link(topic_doc(slug)),
+                org_url=lambda slug: link(org_doc(slug)),
                 front_matter=front_matter,
                 **context,
             )
         except jinja2.TemplateError as exc:
             raise BuildError(f"{self.templates / template}: {exc}") from None
 
-    def plan(self, archive: Archive) -> dict[str, PageSpec]:
+    def plan(
+        self,
+        archive: Archive,
+        groups: Groups | None = None,
+        related: dict[str, tuple[str, ...]] | None = None,
+    ) -> dict[str, PageSpec]:
         """Every page of the site: its template, context and a key of what it shows."""
-        specs: dict[str, PageSpec] = {}
-        days = archive.days
-        dumped = {day.date: day.model_dump_json() for day in days}
-        for i, day in enumerate(days):
-            prev_day = days[i - 1].date if i > 0 else None
-            next_day = days[i + 1].date if i + 1 < len(days) else None
-            specs[day_doc(day.date)] = self._day_spec(day, dumped[day.date], prev_day, next_day, False)
-        if days:
-            prev_day = days[-2].date if len(days) > 1 else None
-            specs["index.md"] = self._day_spec(days[-1], dumped[days[-1].date], prev_day, None, True)
-        else:
-            specs["index.md"] = PageSpec("empty.md.j2", "", {})
-        for pid, paper in archive.papers.items():
-            featured = archive.featured[pid]
-            key = paper.model_dump_json() + ",".join(d.isoformat() for d in featured)
-            specs[paper_doc(pid)] = PageSpec("paper.md.j2", key, {"paper": paper, "featured": featured})
-        counts = ",".join(f"{d.date}:{len(d.papers)}" for d in days)
-        specs["archive.md"] = PageSpec("archive.md.j2", counts, {"days": days})
-        return specs
+        return _Planner(self.config, archive, groups or archive.groups(self.config.pages),
+                        related or {}).plan()
 
-    def _day_spec(
-        self, day: Day, dumped: str, prev_day: dt.date | None, next_day: dt.date | None, home: bool
-    ) -> PageSpec:
-        context = {"day": day, "papers": day.ranked(), "prev_day": prev_day,
-                   "next_day": next_day, "home": home}
-        return PageSpec("day.md.j2", f"{dumped}|{prev_day}|{next_day}|{home}", context)
-
-    def all_pages(self, archive: Archive) -> dict[str, str]:
+    def all_pages(self, archive: Archive, **plan: object) -> dict[str, str]:
         """Every page rendered: {docs-relative path: Markdown}."""
-        return {doc: self.render(s.template, doc, **s.context) for doc, s in self.plan(archive).items()}
+        specs = self.plan(archive, **plan)  # type: ignore[arg-type]
+        return {doc: self.render(s.template, doc, **s.context) for doc, s in specs.items()}
 
     def fingerprint(self) -> str:
         """Digest of what every page depends on besides its own data: templates and config."""
@@ -192,6 +222,163 @@ class PageRenderer:
             if file.is_file():
                 digest.update(file.name.encode() + file.read_bytes())
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    """One month of the archive as weeks of (date or None outside the month, paper count)."""
+
+    key: str
+    label: str
+    weeks: list[tuple[str | None, list[tuple[dt.date | None, int]]]]
+
+
+class _Planner:
+    """Every page's spec. A key is a string of everything its page shows, so a page is
+    rendered again exactly when something it shows has changed."""
+
+    def __init__(
+        self, config: SiteConfig, archive: Archive, groups: Groups,
+        related: dict[str, tuple[str, ...]],
+    ) -> None:
+        self.settings = config.pages
+        self.archive, self.groups, self.related = archive, groups, related
+        self.listed = archive.listed
+        self.last_day = archive.last_day
+        self._keys: dict[str, str] = {}
+
+    def paper_key(self, pid: str) -> str:
+        """Everything a card or row of the paper shows (its data and featured days)."""
+        key = self._keys.get(pid)
+        if key is None:
+            featured = ",".join(d.isoformat() for d in self.archive.featured[pid])
+            key = self._keys[pid] = self.archive.papers[pid].model_dump_json() + featured
+        return key
+
+    def keys(self, ids: Iterable[str]) -> str:
+        return "|".join(map(self.paper_key, ids))
+
+    def common(self) -> dict:
+        return {"papers_by_id": self.archive.papers, "last_day": self.last_day}
+
+    def plan(self) -> dict[str, PageSpec]:
+        specs: dict[str, PageSpec] = {}
+        self._days(specs)
+        self._papers(specs)
+        self._periods(specs)
+        self._groups(specs)
+        self._archive(specs)
+        specs[FEEDS_DOC] = PageSpec("feeds.md.j2", str(bool(self.groups.topics)),
+                                    {"has_topics": bool(self.groups.topics),
+                                     "has_orgs": bool(self.groups.orgs)})
+        return specs
+
+    def _days(self, specs: dict[str, PageSpec]) -> None:
+        with_papers = sorted(self.listed)
+        for day in self.archive.days:
+            before = bisect.bisect_left(with_papers, day.date)
+            after = bisect.bisect_right(with_papers, day.date)
+            prev_day = with_papers[before - 1] if before else None
+            next_day = with_papers[after] if after < len(with_papers) else None
+            specs[day_doc(day.date)] = self._day(day, prev_day, next_day, home=False)
+        if with_papers:
+            newest = next(d for d in reversed(self.archive.days) if d.papers)
+            prev_day = with_papers[-2] if len(with_papers) > 1 else None
+            specs["index.md"] = self._day(newest, prev_day, None, home=True)
+        else:
+            specs["index.md"] = PageSpec("empty.md.j2", "", {})
+
+    def _day(self, day: Day, prev_day: dt.date | None, next_day: dt.date | None, home: bool) -> PageSpec:
+        context = {"day": day, "papers": day.ranked(), "prev_day": prev_day,
+                   "next_day": next_day, "home": home, "week": week_key(day.date),
+                   "month": month_key(day.date)}
+        return PageSpec("day.md.j2", f"{day.model_dump_json()}|{prev_day}|{next_day}|{home}", context)
+
+    def _papers(self, specs: dict[str, PageSpec]) -> None:
+        groups, papers = self.groups, self.archive.papers
+        for pid, paper in papers.items():
+            topics = [(slug, groups.topics[slug].label) for slug in groups.paper_topics.get(pid, ())]
+            org_slug = groups.paper_org.get(pid)
+            org = (org_slug, groups.orgs[org_slug].label) if org_slug else None
+            related = [r for r in self.related.get(pid, ()) if r in papers and r != pid]
+            related = related[: self.settings.related]
+            featured = self.archive.featured[pid]
+            key = f"{self.paper_key(pid)}|{topics}|{org}|{self.keys(related)}"
+            context = {"paper": paper, "featured": featured, "topics": topics, "org": org,
+                       "related": related, "weeks": list(dict.fromkeys(map(week_key, featured))),
+                       **self.common()}
+            specs[paper_doc(pid)] = PageSpec("paper.md.j2", key, context)
+
+    def _periods(self, specs: dict[str, PageSpec]) -> None:
+        days_in: dict[str, list[tuple[dt.date, int]]] = {}
+        for day, ids in sorted(self.listed.items()):
+            days_in.setdefault(week_key(day), []).append((day, len(ids)))
+            days_in.setdefault(month_key(day), []).append((day, len(ids)))
+        for kind, periods, doc_of in (("week", self.groups.weeks, week_doc),
+                                      ("month", self.groups.months, month_doc)):
+            order = list(periods)
+            for i, period in enumerate(order):
+                group = periods[period]
+                prev_doc = doc_of(order[i - 1]) if i else None
+                next_doc = doc_of(order[i + 1]) if i + 1 < len(order) else None
+                neighbours = (prev_doc and periods[order[i - 1]].label,
+                              next_doc and periods[order[i + 1]].label)
+                specs[doc_of(period)] = self._ranked(
+                    kind, group.label, group.ids, days_in[period],
+                    prev_doc, next_doc, neighbours, period=period,
+                )
+        ids, start = trending(self.listed, self.archive.papers, self.last_day,
+                              self.settings.trending_days)
+        days = [(d, len(i)) for d, i in sorted(self.listed.items()) if start and d >= start]
+        specs[TRENDING_DOC] = self._ranked("trending", "Trending papers", ids, days,
+                                           None, None, (None, None), period="")
+
+    def _ranked(
+        self, kind: str, label: str, ids: list[str], days: list[tuple[dt.date, int]],
+        prev_doc: str | None, next_doc: str | None, labels: tuple[str | None, str | None],
+        period: str,
+    ) -> PageSpec:
+        top = self.settings.period_top
+        context = {"kind": kind, "label": label, "period": period, "top": ids[:top],
+                   "rest": ids[top:], "count": len(ids), "days": days, "prev_doc": prev_doc,
+                   "next_doc": next_doc, "prev_label": labels[0], "next_label": labels[1],
+                   **self.common()}
+        key = f"{kind}|{label}|{days}|{prev_doc}|{next_doc}|{labels}|{self.keys(ids)}"
+        return PageSpec("ranked.md.j2", key, context)
+
+    def _groups(self, specs: dict[str, PageSpec]) -> None:
+        limit = self.settings.list_limit
+        for kind, groups, doc_of, index_doc in (("topic", self.groups.topics, topic_doc, TOPICS_DOC),
+                                                ("org", self.groups.orgs, org_doc, ORGS_DOC)):
+            for slug, group in groups.items():
+                shown = group.ids[:limit]
+                context = {"kind": kind, "group": group, "shown": shown,
+                           "folder": doc_url(doc_of(slug)), **self.common()}
+                key = f"{kind}|{group.label}|{len(group.ids)}|{self.keys(shown)}"
+                specs[doc_of(slug)] = PageSpec("group.md.j2", key, context)
+            entries = sorted(((g.slug, g.label, len(g.ids)) for g in groups.values()),
+                             key=lambda e: (-e[2], e[1].casefold(), e[0]))
+            specs[index_doc] = PageSpec("groups.md.j2", f"{kind}|{entries}",
+                                        {"kind": kind, "entries": entries})
+
+    def _archive(self, specs: dict[str, PageSpec]) -> None:
+        counts = {day.date: len(day.papers) for day in self.archive.days}
+        months = sorted({(d.year, d.month) for d in counts}, reverse=True)
+        calendar = [self._month(year, month, counts) for year, month in months]
+        key = ",".join(f"{d}:{n}" for d, n in sorted(counts.items()))
+        total = sum(len(ids) for ids in self.listed.values())
+        specs[ARCHIVE_DOC] = PageSpec("archive.md.j2", key, {
+            "calendar": calendar, "days_with_papers": len(self.listed), "total": total,
+            "weeks_with_pages": set(self.groups.weeks)})
+
+    @staticmethod
+    def _month(year: int, month: int, counts: dict[dt.date, int]) -> CalendarMonth:
+        weeks = []
+        for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            cells = [(d, counts.get(d, 0)) if d.month == month else (None, 0) for d in week]
+            weeks.append((week_key(week[0]), cells))
+        key = f"{year}-{month:02d}"
+        return CalendarMonth(key, month_label(key), weeks)
 
 
 _JOB: tuple[PageRenderer, dict[str, PageSpec], list[str], Path] | None = None

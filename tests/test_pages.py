@@ -36,8 +36,11 @@ def test_pages_are_deterministic() -> None:
 
 def test_every_page_generated() -> None:
     assert sorted(render_all()) == [
-        "archive.md", "index.md", "papers/2610.00002.md", "papers/2610.01092.md",
+        "archive.md", "feeds/index.md", "index.md", "orgs/index.md", "orgs/reactiveai.md",
+        "papers/2610.00002.md", "papers/2610.01092.md",
         "papers/date/2026-10-02.md", "papers/date/2026-10-03.md",
+        "papers/month/2026-10.md", "papers/trending.md", "papers/week/2026-W40.md",
+        "topics/index.md",
     ]
 
 
@@ -67,8 +70,12 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
     assert calls == []  # unchanged inputs: not even rendered
     bumped = day.model_copy(update={"papers": [day.papers[0].model_copy(update={"upvotes": 1})]})
     specs = renderer.plan(pages.Archive.of([bumped]))
-    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 4
-    assert sorted(calls) == ["archive.md", "index.md", "papers/2610.01092.md", "papers/date/2026-10-03.md"]
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 8
+    assert sorted(calls) == [  # every page that shows the paper's upvotes or the day's count
+        "archive.md", "index.md", "orgs/reactiveai.md", "papers/2610.01092.md",
+        "papers/date/2026-10-03.md", "papers/month/2026-10.md", "papers/trending.md",
+        "papers/week/2026-W40.md",
+    ]
     assert not (docs / "papers" / "2610.00002.md").exists()  # no longer generated: removed
 
 
