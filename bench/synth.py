@@ -15,6 +15,7 @@ import itertools
 import json
 import random
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +25,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from generator import store
-from generator.models import Day, Paper
+from generator.models import Day, Organization, Paper
 
 SOURCES = [REPO.parent / "shared" / "data" / "hf-api", REPO / "tests" / "data" / "hf-api"]
 START = dt.date(2023, 5, 4)  # Hugging Face Daily Papers' first day
+KEYWORDS = 3000  # distinct keyword phrases to draw from
+ORGS = 300  # organizations; 40% of papers have one
 
 
 def real_papers() -> list[dict]:
@@ -49,12 +52,33 @@ class Text:
         self.title_lengths = [len(p["title"].split()) for p in papers]
         self.authors = [a["name"] for p in papers for a in p["authors"]]
         self.author_counts = [len(p["authors"]) for p in papers]
+        # Keywords: the real abstracts' most common word pairs, drawn with Zipf weights
+        # (a few topics are everywhere, most are rare), like Hugging Face's AI keywords.
+        pairs: Counter[str] = Counter()
+        for p in papers:
+            words = [w.strip(".,;:()").lower() for w in p["summary"].split()]
+            pairs.update(f"{a} {b}" for a, b in itertools.pairwise(words)
+                         if len(a) > 3 and len(b) > 3 and a.isalpha() and b.isalpha())
+        self.keywords = [k for k, _ in pairs.most_common(KEYWORDS)]
+        self.keyword_weights = list(itertools.accumulate(1 / (r + 1) for r in range(len(self.keywords))))
+        self.orgs = [(f"lab-{i:03d}", f"Research Lab {i}") for i in range(ORGS)]
+        self.org_weights = list(itertools.accumulate(1 / (r + 1) for r in range(ORGS)))
 
     def summary(self) -> str:
         return " ".join(self.rng.choices(self.words, k=self.rng.choice(self.summary_lengths)))
 
     def title(self) -> str:
         return " ".join(self.rng.choices(self.title_words, k=self.rng.choice(self.title_lengths)))
+
+    def keywords_list(self) -> list[str]:
+        return sorted(set(self.rng.choices(self.keywords, cum_weights=self.keyword_weights,
+                                           k=self.rng.randint(3, 8))))
+
+    def organization(self) -> Organization | None:
+        if self.rng.random() >= 0.4:
+            return None
+        name, fullname = self.rng.choices(self.orgs, cum_weights=self.org_weights)[0]
+        return Organization(name=name, fullname=fullname)
 
     def authors_list(self) -> list[str]:
         return self.rng.sample(self.authors, k=min(self.rng.choice(self.author_counts), 40))
@@ -76,6 +100,8 @@ def synth_day(day: dt.date, n: int, text: Text, serial: int) -> Day:
                 comments=rng.randint(0, 12),
                 github=f"https://github.com/example/{pid}" if rng.random() < 0.5 else None,
                 github_stars=rng.randint(0, 5000) if rng.random() < 0.4 else None,
+                keywords=text.keywords_list(),
+                organization=text.organization(),
             )
         )
     return Day(date=day, papers=papers)

@@ -53,3 +53,21 @@ def embedded_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.golden")
+
+
+@pytest.fixture(scope="session")
+def rich_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    """The embedded days with upvotes, keywords and organizations (tests/richcontent.py),
+    plus an empty stored day (a Saturday), built once per test session (per xdist worker)."""
+    import datetime as dt
+
+    from richcontent import enrich
+
+    from generator import store
+    from generator.models import Day
+
+    paths = make_project(tmp_path_factory.mktemp("rich"), content_from=None)
+    enrich(REPO / "content", paths.content)
+    store.save_day(paths.content, Day(date=dt.date(2026, 5, 30), papers=[]))
+    build_project(paths)
+    return paths
