@@ -22,6 +22,7 @@ from feedgen.feed import FeedGenerator
 
 from generator.config import SiteConfig
 from generator.models import Day, Paper
+from generator.pages import absolute_url, paper_doc
 
 GENERATOR = "Daily Papers"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -132,7 +133,7 @@ def _keywords(paper: Paper) -> list[str]:
 
 
 def _page_url(config: SiteConfig, paper: Paper) -> str:
-    return f"{config.site_url}papers/{paper.id}/"
+    return absolute_url(config.site_url, paper_doc(paper.id))
 
 
 def _generator(
