@@ -77,7 +77,13 @@ def valid_address(address: str) -> bool:
 
 def unique(addresses: list[str]) -> list[str]:
     """Drop repeats, comparing case-insensitively; keep the first spelling and the order."""
-    return list({a.lower(): a for a in reversed(addresses)}.values())[::-1]
+    seen: set[str] = set()
+    kept: list[str] = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            kept.append(address)
+    return kept
 
 
 # ---------------------------------------------------------------- state
