@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed
+.PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed digest
 
 venv: $(STAMP)
 
@@ -31,6 +31,16 @@ serve: $(STAMP)
 publish: $(STAMP)
 	$(BIN)/python -m generator fetch
 	$(BIN)/python -m generator build
+
+## Fetch the last days from the API into content/ (no build).
+fetch: $(STAMP)
+	$(BIN)/python -m generator fetch
+
+## Email the latest finished day's digest to the subscribers (README "Email digest");
+## e.g. make digest DIGEST_ARGS="--smtp-host mail.example.org".
+DIGEST_ARGS ?=
+digest: $(STAMP)
+	$(BIN)/python -m generator digest --send $(DIGEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy types-PyYAML

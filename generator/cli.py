@@ -179,5 +179,73 @@ def check(root: Path) -> None:
     click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s): all valid")
 
 
+
+@cli.command()
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
+              help="The day to send (default: the latest finished day stored).")
+@click.option("--top", type=click.IntRange(1, 100), help="Papers in the digest [site.yml digest.top].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the message to this .eml file.")
+@click.option("--send", is_flag=True, help="Send it by SMTP to every recipient not sent this day.")
+@click.option("--to", "to", multiple=True, metavar="ADDRESS",
+              help="Recipient (repeatable); replaces the subscribers file for this run.")
+@click.option("--smtp-host", help="SMTP server [site.yml digest.smtp_host].")
+@click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port [digest.smtp_port].")
+@click.option("--send-empty", is_flag=True, help="Send even when the day has no papers.")
+@root_option
+def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: bool,
+           to: tuple[str, ...], smtp_host: str | None, smtp_port: int | None,
+           send_empty: bool, root: Path) -> None:
+    """Email the day's top papers: print, write (--out) or send (--send) the digest.
+
+    Without --out or --send, prints the plain-text part. With --send, each recipient
+    (the subscribers file of site.yml `digest:`, or --to) gets a message of their own,
+    once: the state file records who was sent which day, so a re-run sends nothing twice.
+    Exits 1 if any recipient failed, naming each. The SMTP password is read from the
+    environment variable DAILYPAPERS_SMTP_PASSWORD, never from site.yml.
+
+    \b
+    Examples:
+      python -m generator digest                        # preview the latest day as text
+      python -m generator digest --date 2026-10-03 --out digest.eml
+      python -m generator digest --send --to me@example.org --smtp-host localhost --smtp-port 1025
+      DAILYPAPERS_SMTP_PASSWORD=… python -m generator digest --send   # cron, after fetch
+    """
+    from generator import digest as compose
+    from generator import mailer
+
+    bad = [address for address in to if not mailer.valid_address(address)]
+    if bad:
+        raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--to")
+    paths, config = _context(root)
+    overrides = {"top": top, "smtp_host": smtp_host, "smtp_port": smtp_port}
+    settings = config.digest.model_copy(update={k: v for k, v in overrides.items() if v})
+    config = config.model_copy(update={"digest": settings})
+    letter = compose.compose(paths, config, day.date() if day else None)
+    if out:
+        _write_eml(out, letter.message(to[0] if to else None))
+        click.echo(f"Wrote {out} ({len(letter.entries)} paper(s) of {letter.day})")
+    if not send:
+        if not out:
+            click.echo(letter.render("email.txt.j2", to[0] if to else None), nl=False)
+        return
+    if not letter.entries and not send_empty:
+        click.echo(f"{letter.day}: no papers; nothing sent (--send-empty sends it anyway)")
+        return
+    recipients = list(to) or mailer.read_subscribers(paths.root / settings.subscribers)
+    report = mailer.send(letter, recipients, paths.root / settings.state_file)
+    click.echo(f"{letter.day}: sent to {len(report.sent)}, {len(report.skipped)} already sent, "
+               f"{len(report.failed)} failed")
+    if report.failed:
+        from generator.errors import GeneratorError
+
+        raise GeneratorError("not sent to " + "; ".join(f"{a}: {why}" for a, why in report.failed.items()))
+
+
+def _write_eml(out: Path, message) -> None:
+    from generator.fsutil import atomic_write
+
+    atomic_write(out, bytes(message))
+
 def main() -> None:
     cli(prog_name="python -m generator")

@@ -51,6 +51,57 @@ class PageSettings(_Section):
     related: int = Field(5, ge=0, le=20, description="related papers on a paper page")
 
 
+#: The environment variable holding the SMTP password (never in site.yml).
+SMTP_PASSWORD_ENV = "DAILYPAPERS_SMTP_PASSWORD"
+
+
+class DigestSettings(_Section):
+    """The email digest (`python -m generator digest`); the SMTP password comes from the env."""
+
+    top: int = Field(10, ge=1, le=100, description="papers in one digest")
+    from_address: str = Field("Daily Papers <digest@example.org>", min_length=3)
+    subject: str = Field("{title}: top papers of {date}", description="fields {title} {date} {count}")
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(0, ge=0, le=65535, description="0: 587, 465 with ssl, 25 with none")
+    smtp_security: str = Field("starttls", pattern="^(starttls|ssl|none)$")
+    smtp_user: str = Field("", description="login when set; password: env " + SMTP_PASSWORD_ENV)
+    smtp_ca_file: str = Field("", description="extra CA bundle (PEM) to trust for the server")
+    subscribers: str = Field("subscribers.txt", description="one address a line; project-relative")
+    state_file: str = Field("digest-state.json", description="who got which day; project-relative")
+    unsubscribe: str = Field("", description="https URL or mailto:, {email} is the recipient")
+    subscribe_url: str = Field("", description="form URL or mailto: for the site's Subscribe box")
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_fields(cls, value: str) -> str:
+        try:
+            value.format(title="", date="", count=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"fields are {{title}}, {{date}}, {{count}}: {exc}") from None
+        return value
+
+    @field_validator("unsubscribe", "subscribe_url")
+    @classmethod
+    def _link(cls, value: str) -> str:
+        if value and not (is_http_url(value) or _is_mailto(value)):
+            raise ValueError("must be an http(s) URL or a mailto: address")
+        return value
+
+    @field_validator("from_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        import email.utils
+
+        if "@" not in email.utils.parseaddr(value)[1]:
+            raise ValueError("must be an email address, e.g. Daily Papers <digest@example.org>")
+        return value
+
+
+def _is_mailto(value: str) -> bool:
+    address = value.removeprefix("mailto:").split("?")[0]
+    return value.startswith("mailto:") and "@" in address and is_http_url(f"http://{address}")
+
+
 class SiteConfig(_Section):
     title: str = "Daily Papers"
     description: str = "Trending AI research papers, every day, ranked by upvotes."
@@ -60,6 +111,7 @@ class SiteConfig(_Section):
     fetch: FetchSettings = FetchSettings()
     feeds: FeedSettings = FeedSettings()
     pages: PageSettings = PageSettings()
+    digest: DigestSettings = DigestSettings()
 
     @field_validator("site_url", "api")
     @classmethod

@@ -24,6 +24,7 @@ from feedgen.feed import FeedGenerator
 
 from generator.config import SiteConfig
 from generator.models import Day, Paper
+from generator.pages import absolute_url, paper_doc
 
 if TYPE_CHECKING:
     from generator.groups import Groups
@@ -201,7 +202,7 @@ def _keywords(paper: Paper) -> list[str]:
 
 
 def _page_url(config: SiteConfig, paper: Paper) -> str:
-    return f"{config.site_url}papers/{paper.id}/"
+    return absolute_url(config.site_url, paper_doc(paper.id))
 
 
 def _generator(

@@ -117,6 +117,11 @@ def doc_url(doc: str) -> str:
     return stem.removesuffix("/index") + "/"
 
 
+def absolute_url(site_url: str, doc: str) -> str:
+    """The public address of a Markdown page: its directory URL under `site_url`."""
+    return site_url + doc_url(doc)
+
+
 def rel(src_url: str, dst_url: str) -> str:
     """Relative link from the page at `src_url` to `dst_url` (both site-relative)."""
     trailing = "/" if dst_url.endswith("/") or dst_url == "" else ""

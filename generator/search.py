@@ -33,7 +33,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-
 from pathlib import Path
 
 from generator.errors import BuildError
