@@ -1,20 +1,31 @@
 """Related papers: for each paper, the most similar other papers of the archive by text.
 
+    papers = list(archive.papers.values())
+    related = related_papers(papers, k=5, cache_path=paths.build / "related.json")
+    related["2606.01234"]  # -> ("2606.04321", ...), best first
+
 Similarity is the cosine of TF-IDF vectors (scikit-learn's TfidfVectorizer: sublinear tf,
 English stop words, float32, rows l2-normalised). A paper's vector joins two parts, each
-l2-normalised: its whole text (title + abstract) and its title alone, weighted so that
-title words count more than abstract words (TITLE_WEIGHT of the cosine comes from the
-titles). Scores are computed in chunks of rows (chunk @ X.T, then a partial sort per row),
-so memory stays bounded at any archive size.
+l2-normalised: its whole text (title + abstract) and its title alone, so title words count
+more (TITLE_WEIGHT of the cosine comes from the titles). Terms of a single paper are
+dropped after normalising (they add nothing to any score). Each paper is compared to all
+others through its QUERY_TERMS heaviest terms, like Lucene's "more like this": exact
+cosines would make the similarity matrix dense (400 million cells at 20,000 papers, ~30 s);
+this keeps it sparse. Scores are computed in blocks of CHUNK_ROWS papers (block @ X.T),
+then a vectorised top-k per row; ties go to the lower id. Memory stays bounded.
 
-Cost and cache. The result depends only on the set of (id, title, abstract) triples and
-`k`; adding one day changes the IDF of every word, so any change recomputes everything,
-which is fast enough (measured by bench/related_bench.py, 20,000 papers on one core:
-see README/bench notes; about 3 s cold, 0.1 s on a cache hit). With `cache_path` the
-result is stored as JSON under a sha256 of those triples, `k`, ALGORITHM_VERSION and the
-scikit-learn version; a hit costs hashing the texts and reading the file, and does not
-import scikit-learn. The file is written atomically; an unreadable, corrupt or stale file
-is a miss and is rewritten, never an error.
+Cost (bench/related_bench.py, 1,000 days x 20 = 20,000 synthetic papers, one core):
+~3.7 s to compute, plus ~0.9 s to import scikit-learn on a process's first miss; peak RSS
+~290 MB above the archive's. Adding a day changes every word's IDF, so the daily update is
+a full recompute (the same ~3.7 s + import); nothing incremental is attempted.
+
+Cache. The result depends only on the set of (id, title, abstract) triples, `k` and the
+algorithm; with `cache_path` it is stored as JSON (1.5 MB at 20,000 papers) under a sha256
+of the sorted triples, k, the constants below and the scikit-learn version. A hit costs
+hashing the texts and reading the file (~0.25 s at 20,000) and does not import scikit-learn.
+The file is written atomically (fsutil.atomic_write); a missing, stale, unreadable or
+corrupt file is a miss and is rewritten, and a cache that cannot be written is logged:
+neither fails the build.
 """
 
 from __future__ import annotations
@@ -56,10 +67,11 @@ Related = dict[str, tuple[str, ...]]
 def related_papers(papers: Sequence[Paper], k: int = 5, cache_path: Path | None = None) -> Related:
     """Each paper's id -> the ids of up to `k` most similar other papers, best first.
 
-    Ties are broken by id (ascending). A paper shares no scored word with any other paper
-    (all scores 0) gets fewer ids or none; a paper is never related to itself. If two
-    entries share an id, the later one is used. The result does not depend on the order of
-    `papers`. With `cache_path` (e.g. build/related.json), see the module docstring.
+    Every paper is a key. Only papers scoring above 0 are listed, so a paper sharing
+    words with fewer than k others gets fewer ids, or none; never itself. Ties are
+    broken by id (ascending). The result does not depend on the order of `papers`; if two
+    entries share an id, the later one is used. With `cache_path` (e.g.
+    build/related.json), see the module docstring for the cache and the cost.
     """
     if k < 0:
         raise ValueError("k must be >= 0")
