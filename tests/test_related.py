@@ -166,6 +166,12 @@ def test_title_weighs_more_than_abstract() -> None:
     assert result[base.id][0] == by_title.id
 
 
+def test_a_repeated_id_counts_once_with_its_last_text() -> None:
+    stale = paper(DIFFUSION[0].id, "Reward Models Revisited", "reward models reinforcement")
+    result = related.related_papers([stale, *TOPICAL])
+    assert result == related.related_papers(TOPICAL)
+
+
 def test_paper_with_nothing_in_common_gets_none() -> None:
     loner = paper("2606.00099", "Zymurgy", "Brewing yeast fermentation kinetics.")
     result = related.related_papers([*TOPICAL, loner])
