@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from generator import export, feeds, pages, search, site, store
+from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.fsutil import exclusive_lock
 
@@ -52,11 +52,17 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         notify("group papers")
         with report.step("groups"):
             groups = archive.groups(config.pages)
+        notify("find related papers")
+        with report.step("related"):
+            similar = related.related_papers(
+                list(archive.papers.values()), k=config.pages.related,
+                cache_path=paths.build / "related.json",
+            ) if config.pages.related else {}
         notify("write pages")
         with report.step("pages"):
             renderer = pages.PageRenderer(config, paths.templates)
             report.pages_written = pages.write_pages(
-                renderer, renderer.plan(archive, groups), paths.docs, paths.assets,
+                renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
                 paths.build / "pages-manifest.json",
             )
         new_site = paths.root / f".site-new-{os.getpid()}"
