@@ -75,7 +75,7 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             search.build_index(archive, new_site, paths.build / "search")
         notify("write feeds")
         with report.step("feeds"):
-            feeds.write_all(archive, groups, config, new_site)
+            feeds.write_all(archive, groups, config, paths.build / "feeds", new_site)
         notify("export JSON")
         with report.step("export"):
             export.write_api(archive, paths.build / "api", new_site)

@@ -29,7 +29,7 @@ class FetchSettings(_Section):
 
 class FeedSettings(_Section):
     items: int = Field(50, ge=1, le=1000, description="papers in each feed")
-    topic_items: int = Field(20, ge=1, le=1000, description="papers in each topic/org feed")
+    topic_items: int = Field(10, ge=1, le=1000, description="papers in each topic/org feed")
     top: list[int] = Field([10, 50], description="upvote thresholds: feeds/top-N.xml each")
     top_items: int = Field(50, ge=1, le=1000, description="papers in each top-N feed")
     daily_items: int = Field(30, ge=1, le=1000, description="days in feeds/daily.xml")
@@ -46,7 +46,7 @@ class FeedSettings(_Section):
 class PageSettings(_Section):
     trending_days: int = Field(7, ge=1, le=366, description="days the trending page covers")
     period_top: int = Field(20, ge=1, le=500, description="cards on week/month pages")
-    topic_min_papers: int = Field(3, ge=1, description="papers a keyword needs for a page")
+    topic_min_papers: int = Field(10, ge=1, description="papers a keyword needs for a page")
     list_limit: int = Field(50, ge=1, le=1000, description="papers on a topic/org page")
     related: int = Field(5, ge=0, le=20, description="related papers on a paper page")
 

@@ -23,6 +23,7 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from generator.config import SiteConfig
+from generator.fsutil import OutputCache
 from generator.models import Day, Paper
 from generator.pages import absolute_url, paper_doc
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 GENERATOR = "Daily Papers"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 RSS_FILE, ATOM_FILE, JSON_FILE = "feed.xml", "atom.xml", "feed.json"
+ALL_FORMATS = {"rss": RSS_FILE, "atom": ATOM_FILE, "json": JSON_FILE}
+DAILY_FILE = "feeds/daily.xml"
 #: Authors named in an entry's byline before "et al.".
 MAX_AUTHORS = 10
 #: Keywords given as categories per entry; keeps feeds small (a paper may list hundreds).
@@ -69,22 +72,42 @@ def latest_items(days: list[Day], limit: int) -> list[FeedItem]:
     return items[: max(limit, 0)]
 
 
-def write_all(archive: Archive, groups: Groups, config: SiteConfig, out_dir: Path) -> None:
-    """Every feed of the site: the main feeds, top-N, daily, and per topic and organization."""
+def write_all(
+    archive: Archive, groups: Groups, config: SiteConfig, cache: Path, out_dir: Path
+) -> int:
+    """Every feed of the site: the main feeds, top-N, daily, and per topic and organization.
+
+    Feeds are made in `cache` only when their entries or the configuration change (a daily
+    update remakes the few that gained papers) and hard-linked into `out_dir`. Returns the
+    number of files written.
+    """
     settings = config.feeds
-    write_feeds(latest_items(archive.days, settings.items), config, out_dir)
+    out = OutputCache(cache, config.model_dump_json())
+
+    def emit(items: list[FeedItem], path: str, title: str | None, files: dict[str, str]) -> None:
+        key = f"{path}|{title}|{files}|" + "|".join(
+            f"{i.featured}{archive.paper_key(i.paper.id)}" for i in items)
+        stale = [name for name in files.values() if not out.fresh(path + name, key)]
+        if stale:
+            for name, data in render_feeds(items, config, path=path, title=title,
+                                           files=files).items():
+                out.write(name, data)
+
+    emit(latest_items(archive.days, settings.items), "", None, ALL_FORMATS)
     for threshold in settings.top:
         popular = (pid for pid, p in archive.papers.items() if p.upvotes >= threshold)
-        write_feeds(newest_items(popular, archive, settings.top_items), config, out_dir,
-                    path="feeds/", title=f"{config.title}: {threshold}+ upvotes",
-                    files={"rss": f"top-{threshold}.xml"})
-    write_daily_feed(archive, config, out_dir)
+        emit(newest_items(popular, archive, settings.top_items), "feeds/",
+             f"{config.title}: {threshold}+ upvotes", {"rss": f"top-{threshold}.xml"})
+    days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
+    if not out.fresh(DAILY_FILE, "|".join(day.model_dump_json() for day in days)):
+        out.write(DAILY_FILE, daily_feed(days, config))
     for folder, what, kind in (("topics", "topic", groups.topics), ("orgs", "", groups.orgs)):
         for slug, group in kind.items():
             label = f"{what} {group.label}".strip()
-            write_feeds(newest_items(group.ids, archive, settings.topic_items), config, out_dir,
-                        path=f"{folder}/{slug}/", title=f"{config.title}: {label}",
-                        files={"rss": RSS_FILE, "atom": ATOM_FILE})
+            emit(newest_items(group.ids, archive, settings.topic_items), f"{folder}/{slug}/",
+                 f"{config.title}: {label}", {"rss": RSS_FILE, "atom": ATOM_FILE})
+    out.finish(out_dir)
+    return out.written
 
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:
@@ -92,6 +115,27 @@ def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedI
     items = [FeedItem(archive.papers[pid], archive.featured[pid][0]) for pid in ids]
     items.sort(key=lambda i: (-i.featured.toordinal(), -i.paper.upvotes, i.paper.id))
     return items[: max(limit, 0)]
+
+
+def render_feeds(
+    items: list[FeedItem],
+    config: SiteConfig,
+    *,
+    path: str = "",
+    title: str | None = None,
+    files: dict[str, str] | None = None,
+) -> dict[str, bytes]:
+    """{path/name: bytes} of the feeds of `items`: by default feed.xml, atom.xml, feed.json.
+
+    `files` picks formats and names, e.g. {"rss": "top-10.xml"}; the channel's link is
+    site_url + path either way.
+    """
+    path = _sub_path(path)
+    base = config.site_url + quote(path, safe="/")
+    feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
+    makers = {"rss": _rss, "atom": _atom, "json": _json_feed}
+    return {path + name: makers[kind](items, config, base, feed_title, name)
+            for kind, name in (files or ALL_FORMATS).items()}
 
 
 def write_feeds(
@@ -103,37 +147,26 @@ def write_feeds(
     title: str | None = None,
     files: dict[str, str] | None = None,
 ) -> list[Path]:
-    """Write out_dir/path/{feed.xml, atom.xml, feed.json} and return the paths written.
-
-    `files` picks formats and names, e.g. {"rss": "top-10.xml"}; the channel's link is
-    site_url + path either way.
-    """
-    path = _sub_path(path)
-    base = config.site_url + quote(path, safe="/")
-    feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
-    makers = {"rss": _rss, "atom": _atom, "json": _json_feed}
-    chosen = files or {"rss": RSS_FILE, "atom": ATOM_FILE, "json": JSON_FILE}
-    folder = out_dir / path
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write render_feeds' files under out_dir and return their paths."""
     written = []
-    for kind, name in chosen.items():
-        target = folder / name
-        target.write_bytes(makers[kind](items, config, base, feed_title, name))
+    for name, data in render_feeds(items, config, path=path, title=title, files=files).items():
+        target = out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
         written.append(target)
     return written
 
 
-def write_daily_feed(archive: Archive, config: SiteConfig, out_dir: Path) -> Path:
-    """feeds/daily.xml: one RSS item per day (newest first) listing its top papers.
+def daily_feed(days: list[Day], config: SiteConfig) -> bytes:
+    """feeds/daily.xml: one RSS item per day of `days` (newest first) listing its top papers.
 
     Item ids are urn:daily-papers:day:<date>: stable across site_url changes and re-fetches
     (a re-fetched day updates its item rather than adding one).
     """
     settings = config.feeds
-    days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
     base = config.site_url
     title = _xml_safe(f"{config.title}: one item a day") or GENERATOR
-    fg = _generator(config, base, title, base + "feeds/daily.xml", "application/rss+xml")
+    fg = _generator(config, base, title, base + DAILY_FILE, "application/rss+xml")
     for day in days:
         ranked = day.ranked()
         fe = fg.add_entry(order="append")
@@ -153,10 +186,7 @@ def write_daily_feed(archive: Archive, config: SiteConfig, out_dir: Path) -> Pat
         fe.description(f"<ol>{rows}</ol>")
     newest = days[0].date if days else None
     fg.updated(dt.datetime.combine(newest, dt.time(), tzinfo=dt.UTC) if newest else EMPTY_FEED_DATE)
-    target = out_dir / "feeds" / "daily.xml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(fg.rss_str(pretty=True))
-    return target
+    return fg.rss_str(pretty=True)
 
 
 def _sub_path(path: str) -> str:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -125,3 +128,55 @@ def link_tree(src: Path, dst: Path, wanted: Callable[[str], bool] | None = None)
                 os.link(source, target)
             except OSError:
                 shutil.copyfile(source, target)
+
+
+@functools.cache
+def code_digest() -> str:
+    """Digest of the generator package's own source: outputs cached across builds depend on
+    the code that made them, not only on the version number."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(file.name.encode() + file.read_bytes())
+    return digest.hexdigest()
+
+
+class OutputCache:
+    """Generated files kept in `folder` between builds, remade only when their key changes.
+
+    `fresh(name, key)` says whether the file made under that key last time is still there;
+    otherwise `write` it. `finish(target)` drops files not asked for this time, records the
+    keys (after the files, so a killed build only costs regeneration) and hard-links the
+    folder into the new site (files are replaced, never changed in place: see
+    write_if_changed).
+    """
+
+    def __init__(self, folder: Path, global_key: str) -> None:
+        self.folder = folder
+        self.manifest = folder.with_name(folder.name + "-manifest.json")
+        self.global_key = hashlib.sha256(f"{code_digest()}|{global_key}".encode()).hexdigest()
+        try:
+            old = json.loads(self.manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        self.old: dict[str, str] = old.get("files", {}) if old.get("global") == self.global_key else {}
+        self.keys: dict[str, str] = {}
+        self.written = 0
+
+    def fresh(self, name: str, key: str) -> bool:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        self.keys[name] = digest
+        return self.old.get(name) == digest and (self.folder / name).is_file()
+
+    def write(self, name: str, data: bytes) -> None:
+        self.written += write_if_changed(self.folder / name, data, durable=False)
+
+    def finish(self, target: Path) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for parent, _dirs, files in os.walk(self.folder):
+            for file in files:
+                path = os.path.join(parent, file)
+                if os.path.relpath(path, self.folder).replace(os.sep, "/") not in self.keys:
+                    os.unlink(path)
+        data = json.dumps({"global": self.global_key, "files": self.keys}).encode()
+        write_if_changed(self.manifest, data, durable=False)
+        link_tree(self.folder, target)

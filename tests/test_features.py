@@ -135,7 +135,7 @@ def test_topic_minimum_comes_from_configuration(tmp_path, rich_site: Paths) -> N
             counts.update(groups.normalize_keyword(k) for k in paper.keywords)
     paths = make_project(tmp_path / "p", content_from=rich_site.content)
     site_yml = paths.config_file.read_text() + "\n"
-    paths.config_file.write_text(site_yml.replace("topic_min_papers: 3", "topic_min_papers: 30"))
+    paths.config_file.write_text(site_yml.replace("topic_min_papers: 10", "topic_min_papers: 30"))
     build_project(paths)
     built = {p.name for p in (paths.site / "topics").iterdir() if p.is_dir()}
     assert len(built) == sum(1 for n in counts.values() if n >= 30) < len(counts)
@@ -184,7 +184,7 @@ def test_topic_and_org_feeds(rich_site: Paths, archive: Archive) -> None:
     feed = parse_feed(rich_site.site / "topics" / "reasoning" / "feed.xml")
     atom = parse_feed(rich_site.site / "topics" / "reasoning" / "atom.xml")
     reasoning = {pid for pid, p in archive.papers.items() if "Reasoning" in p.keywords}
-    assert len(feed.entries) == 20 == len(atom.entries)  # feeds.topic_items
+    assert len(feed.entries) == 10 == len(atom.entries)  # feeds.topic_items
     assert {e.id.removeprefix("https://arxiv.org/abs/") for e in feed.entries} <= reasoning
     assert feed.feed.link == f"{SITE_URL}topics/reasoning/"
     org = parse_feed(rich_site.site / "orgs" / "qwen" / "atom.xml")
