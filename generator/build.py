@@ -49,37 +49,50 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
             archive = pages.Archive.of(days)
             report.days, report.papers = len(days), len(archive.papers)
-        notify("group papers")
-        with report.step("groups"):
-            groups = archive.groups(config.pages)
-        notify("find related papers")
-        with report.step("related"):
-            similar = related.related_papers(
-                list(archive.papers.values()), k=config.pages.related,
-                cache_path=paths.build / "related.json",
-            ) if config.pages.related else {}
-        notify("write pages")
-        with report.step("pages"):
-            renderer = pages.PageRenderer(config, paths.templates)
-            report.pages_written = pages.write_pages(
-                renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
-                paths.build / "pages-manifest.json",
-            )
-        new_site = paths.root / f".site-new-{os.getpid()}"
-        notify("run MkDocs")
-        with report.step("mkdocs"):
-            rendered = site.run_mkdocs(paths, config, new_site)
-            report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
-        notify("index search")
-        with report.step("search"):
-            search.build_index(archive, new_site, paths.build / "search")
-        notify("write feeds")
-        with report.step("feeds"):
-            feeds.write_all(archive, groups, config, paths.build / "feeds", new_site)
-        notify("export JSON")
-        with report.step("export"):
-            export.write_api(archive, paths.build / "api", new_site)
-        notify("publish")
-        with report.step("publish"):
-            site.publish(new_site, paths.site)
+        notify("start search indexing")
+        with report.step("search"):  # Pagefind runs in the background from here on
+            index = search.SearchIndex(archive, paths.build / "search").start()
+        try:
+            _site_steps(paths, config, archive, index, report, notify)
+        finally:
+            index.wait()
     return report
+
+
+def _site_steps(
+    paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
+    report: BuildReport, notify: Callable[[str], None],
+) -> None:
+    notify("group papers")
+    with report.step("groups"):
+        groups = archive.groups(config.pages)
+    notify("find related papers")
+    with report.step("related"):
+        similar = related.related_papers(
+            list(archive.papers.values()), k=config.pages.related,
+            cache_path=paths.build / "related.json",
+        ) if config.pages.related else {}
+    notify("write pages")
+    with report.step("pages"):
+        renderer = pages.PageRenderer(config, paths.templates)
+        report.pages_written = pages.write_pages(
+            renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
+            paths.build / "pages-manifest.json",
+        )
+    new_site = paths.root / f".site-new-{os.getpid()}"
+    notify("run MkDocs")
+    with report.step("mkdocs"):
+        rendered = site.run_mkdocs(paths, config, new_site)
+        report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
+    notify("write feeds")
+    with report.step("feeds"):
+        feeds.write_all(archive, groups, config, paths.build / "feeds", new_site)
+    notify("export JSON")
+    with report.step("export"):
+        export.write_api(archive, paths.build / "api", new_site)
+    notify("wait for the search index")
+    with report.step("search-wait"):
+        index.publish(new_site)
+    notify("publish")
+    with report.step("publish"):
+        site.publish(new_site, paths.site)

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from generator import __version__
 from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
-from generator.fsutil import write_if_changed
+from generator.fsutil import code_digest, write_if_changed
 from generator.groups import Groups, group_archive, month_key, month_label, trending, week_key
 from generator.models import Day, Paper
 from generator.textfmt import rich
@@ -236,8 +236,10 @@ class PageRenderer:
         return {doc: self.render(s.template, doc, **s.context) for doc, s in specs.items()}
 
     def fingerprint(self) -> str:
-        """Digest of what every page depends on besides its own data: templates and config."""
-        digest = hashlib.sha256(f"{__version__}|{self.config.model_dump_json()}".encode())
+        """Digest of what every page depends on besides its own data: templates, config and
+        the generator's code."""
+        digest = hashlib.sha256(
+            f"{__version__}|{code_digest()}|{self.config.model_dump_json()}".encode())
         for file in sorted(self.templates.rglob("*")):
             if file.is_file():
                 digest.update(file.name.encode() + file.read_bytes())

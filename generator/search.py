@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -64,31 +65,74 @@ Sources = dict[str, dict[str, bytes]]  # {slice: {path under src/<slice>/: page 
 
 def build_index(archive: Archive, site_dir: Path, cache_dir: Path) -> None:
     """Index `archive` for search into `site_dir/pagefind/`, reusing unchanged slices' bundles."""
-    cache_dir = cache_dir.resolve()
-    sources = lean_sources(archive)
-    manifest_file = cache_dir / "manifest.json"
-    manifest = _read_manifest(manifest_file)
-    _drop_stale_slices(cache_dir, manifest, keep=set(sources))
-    reindexed, written = [], 0
-    for name in sorted(sources):
-        digest = _digest(sources[name])
-        bundle = cache_dir / "index" / name
-        if manifest.get(name) == digest and (bundle / "pagefind-entry.json").is_file():
-            continue  # its sources were synced when this bundle was made from them
-        written += _sync_sources(cache_dir / "src" / name, sources[name])
-        _run_pagefind(cache_dir / "src" / name, bundle)
-        manifest[name] = digest
-        atomic_write(manifest_file, _dumps(manifest))  # after each run: a kill keeps the rest
-        reindexed.append(name)
-    write_if_changed(manifest_file, _dumps(manifest))
-    log.info(
-        "search: %d page(s) in %d slice(s); re-indexed %s (%d page(s) written)",
-        sum(len(pages) for pages in sources.values()),
-        len(sources),
-        ", ".join(reindexed) or "nothing",
-        written,
-    )
-    _publish(cache_dir / "index", sorted(sources, reverse=True), site_dir / BUNDLE_DIR)
+    job = SearchIndex(archive, cache_dir).start()
+    try:
+        job.publish(site_dir)
+    finally:
+        job.wait()
+
+
+class SearchIndex:
+    """The archive's search index, built in a background thread while the site renders.
+
+    The constructor writes the lean pages of the slices to re-index (Python work, on the
+    calling thread); `start` runs Pagefind on them one slice after another in a thread (it
+    only waits on the Pagefind processes); `publish` waits for them and links the bundles
+    into the new site. `wait` (for a build that failed elsewhere) just lets Pagefind finish,
+    so no run outlives the build lock.
+    """
+
+    def __init__(self, archive: Archive, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir.resolve()
+        self.sources = lean_sources(archive)
+        self.manifest_file = self.cache_dir / "manifest.json"
+        self.manifest = _read_manifest(self.manifest_file)
+        _drop_stale_slices(self.cache_dir, self.manifest, keep=set(self.sources))
+        self.todo: list[tuple[str, str]] = []
+        self.written = 0
+        for name in sorted(self.sources):
+            digest = _digest(self.sources[name])
+            bundle = self.cache_dir / "index" / name
+            if self.manifest.get(name) == digest and (bundle / "pagefind-entry.json").is_file():
+                continue  # its sources were synced when this bundle was made from them
+            self.written += _sync_sources(self.cache_dir / "src" / name, self.sources[name])
+            self.todo.append((name, digest))
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def start(self) -> SearchIndex:
+        self._thread = threading.Thread(target=self._index, name="pagefind", daemon=True)
+        self._thread.start()
+        return self
+
+    def _index(self) -> None:
+        try:
+            for name, digest in self.todo:
+                _run_pagefind(self.cache_dir / "src" / name, self.cache_dir / "index" / name)
+                self.manifest[name] = digest
+                # after each run: a killed build keeps the slices already indexed
+                atomic_write(self.manifest_file, _dumps(self.manifest))
+        except BaseException as exc:  # re-raised by publish() on the build's thread
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def publish(self, site_dir: Path) -> None:
+        self.wait()
+        if self._error is not None:
+            raise self._error
+        write_if_changed(self.manifest_file, _dumps(self.manifest))
+        log.info(
+            "search: %d page(s) in %d slice(s); re-indexed %s (%d page(s) written)",
+            sum(len(pages) for pages in self.sources.values()),
+            len(self.sources),
+            ", ".join(name for name, _ in self.todo) or "nothing",
+            self.written,
+        )
+        _publish(self.cache_dir / "index", sorted(self.sources, reverse=True),
+                 site_dir / BUNDLE_DIR)
 
 
 # ---------------------------------------------------------------- lean pages
