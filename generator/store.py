@@ -217,7 +217,8 @@ def _quote_ids(text: str) -> tuple[str, list[tuple[int, str]]]:
     nodes = [
         node for item in (papers.value if isinstance(papers, yaml.SequenceNode) else [])
         if isinstance(node := _child(item, "id"), yaml.ScalarNode)
-        and node.style is None and node.tag != "tag:yaml.org,2002:str" and ARXIV_ID.match(node.value)
+        and node.style is None and node.tag != "tag:yaml.org,2002:str"
+        and ARXIV_ID.match(node.value)
     ]
     for node in reversed(nodes):
         text = f"{text[: node.start_mark.index]}'{node.value}'{text[node.end_mark.index :]}"

@@ -55,14 +55,17 @@ def run(paths: Paths, *args: str) -> Result:
 
 
 def test_check_reports_every_problem_in_every_file_linter_style(project: Paths) -> None:
-    messy = write(project, "2026-10-03.yml", MESSY.replace("comments: 1", "comments: -1\n    colour: red"))
-    broken = write(project, "2026-10-04.yml", "date: 2026-10-04\npapers:\n  - id: '2610.1'\n  title: x: y\n")
+    messy_text = MESSY.replace("comments: 1", "comments: -1\n    colour: red")
+    messy = write(project, "2026-10-03.yml", messy_text)
+    broken_text = "date: 2026-10-04\npapers:\n  - id: '2610.1'\n  title: x: y\n"
+    broken = write(project, "2026-10-04.yml", broken_text)
     valid = write(project, "2026-10-05.yml", "date: 2026-10-05\npapers: []\n")
     result = run(project, "check")
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.output.splitlines()
     assert lines[0] == "Error: 5 problem(s) in content:"
-    quote = "must be a quoted string (an unquoted arXiv id reads as a number; `check --fix` quotes it)"
+    quote = ("must be a quoted string (an unquoted arXiv id reads as a number; "
+             "`check --fix` quotes it)")
     assert lines[1:5] == [
         f"{messy}:4: paper 1: field 'id': {quote}",
         f"{messy}:10: paper 2: field 'id': {quote}",

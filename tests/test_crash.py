@@ -50,7 +50,9 @@ def spawn(paths: Paths, *args: str, slow_fsync: float = 0.0) -> subprocess.Popen
     )
 
 
-def kill_when(proc: subprocess.Popen[bytes], ready: Callable[[], object], timeout: float = 60) -> bool:
+def kill_when(
+    proc: subprocess.Popen[bytes], ready: Callable[[], object], timeout: float = 60
+) -> bool:
     """SIGKILL the process group once `ready()` holds (polled); True if it was still running."""
     deadline = time.monotonic() + timeout
     while not ready() and proc.poll() is None:
@@ -84,7 +86,8 @@ def api_days(version: int) -> dict[str, list]:
     base = load_items("2026-10-03") + load_items("2026-06-03")
     days = {}
     for n, day in enumerate(DAYS):
-        items = [dict(i, paper=dict(i["paper"], upvotes=version * (k + n))) for k, i in enumerate(base)]
+        items = [dict(i, paper=dict(i["paper"], upvotes=version * (k + n)))
+                 for k, i in enumerate(base)]
         days[day] = items[: 8 + 4 * version + n]
     return days
 
@@ -96,7 +99,8 @@ def test_killed_fetch_leaves_old_or_new_files_and_the_next_run_cleans_up(tmp_pat
     fetch = ["fetch", "--from", DAYS[0], "--to", DAYS[-1]]
     with FakeApi(api_days(1)) as api:
         for project in (paths, reference):
-            result = CliRunner().invoke(cli, [*fetch, "--root", str(project.root), "--api", api.url])
+            argv = [*fetch, "--root", str(project.root), "--api", api.url]
+            result = CliRunner().invoke(cli, argv)
             assert result.exit_code == 0, result.output
         old = content_bytes(paths)
         api.days = api_days(2)

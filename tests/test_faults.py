@@ -10,6 +10,7 @@ import errno
 import functools
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import time
@@ -43,7 +44,8 @@ def day_file(paths: Paths, day: str = DAY) -> Path:
 
 
 def invoke(paths: Paths, *args: str) -> Result:
-    return CliRunner(env={"COLUMNS": "500"}).invoke(cli, [args[0], "--root", str(paths.root), *args[1:]])
+    argv = [args[0], "--root", str(paths.root), *args[1:]]
+    return CliRunner(env={"COLUMNS": "500"}).invoke(cli, argv)
 
 
 def spawn(paths: Paths, *args: str) -> subprocess.Popen[str]:
@@ -105,7 +107,7 @@ def test_a_fetch_that_cannot_get_the_lock_exits_clearly(
 def test_two_builds_at_once_the_second_waits_both_publish_a_complete_site(tmp_path: Path) -> None:
     paths = make_project(tmp_path / "p", content_from=None)
     (paths.content / "2026").mkdir()
-    (paths.content / "2026" / f"{DAY}.yml").write_bytes((REPO / "content" / "2026" / f"{DAY}.yml").read_bytes())
+    shutil.copy(REPO / "content" / "2026" / f"{DAY}.yml", paths.content / "2026")
     first = spawn(paths, "build")
     wait_for(lambda: list(paths.root.glob(".site-new-*")))  # inside the lock, running MkDocs
     second = spawn(paths, "build")
@@ -125,7 +127,9 @@ def raise_errno(code: int, *_args: object, **_kw: object) -> None:
     raise OSError(code, os.strerror(code))
 
 
-def test_full_disk_during_fetch_keeps_the_old_file(project: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_full_disk_during_fetch_keeps_the_old_file(
+    project: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeApi({DAY: load_items(DAY)[:3]}) as api:
         assert invoke(project, "fetch", "--date", DAY, "--api", api.url).exit_code == 0
         before = day_file(project).read_bytes()
@@ -136,7 +140,9 @@ def test_full_disk_during_fetch_keeps_the_old_file(project: Paths, monkeypatch: 
     assert day_file(project).read_bytes() == before and not temp_files(project.content)
 
 
-def test_read_only_content_folder_is_a_clear_error(project: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_content_folder_is_a_clear_error(
+    project: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Tests may run as root, where chmod does not stop writes: EROFS is injected instead,
     first at the temp file of the day's write, then at the lock file."""
     with FakeApi({DAY: load_items(DAY)[:3]}) as api:

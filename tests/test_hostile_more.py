@@ -74,7 +74,9 @@ class Story:
     reports: dict[str, Any] = field(default_factory=dict)
     pages: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def run(self, name: str, *args: str, api: FakeApi | None = None, date: str | None = None) -> Result:
+    def run(
+        self, name: str, *args: str, api: FakeApi | None = None, date: str | None = None
+    ) -> Result:
         """Run one CLI command, recording its result and the API requests made for `date`."""
         mark, start = len(api.requests) if api else 0, time.monotonic()
         argv = [args[0], "--root", str(self.paths.root), *args[1:]]
@@ -169,7 +171,8 @@ def failed_cleanly(result: Result, *expected: str) -> None:
 
 
 def cards(html: str) -> list[str]:
-    return [a["id"].removeprefix("paper-") for a in Page(html).find("li") if a.get("class") == "dp-card"]
+    return [a["id"].removeprefix("paper-") for a in Page(html).find("li")
+            if a.get("class") == "dp-card"]
 
 
 def test_row13_same_paper_on_two_days_one_page_one_entry(story: Story) -> None:
@@ -185,7 +188,8 @@ def test_row13_same_paper_on_two_days_one_page_one_entry(story: Story) -> None:
 
 
 def test_row14_upvotes_change_updates_page_keeps_feed_ids(story: Story) -> None:
-    assert "▲ 1<" in story.pages["built"][BUMPED] and "▲ 42<" in story.pages["after-faults"][BUMPED]
+    assert "▲ 1<" in story.pages["built"][BUMPED]
+    assert "▲ 42<" in story.pages["after-faults"][BUMPED]
     assert '<span class="dp-count">42</span>' in story.pages["after-faults"][C]
     assert story.feeds["after-faults"] == story.feeds["built"]  # same ids, links and order
 
@@ -240,7 +244,8 @@ def test_row19_error_page_or_truncated_json_names_the_url(story: Story) -> None:
 def test_row20_empty_answer_keeps_the_stored_day_with_a_warning(story: Story) -> None:
     result = story.results["empty"]
     ok(result)
-    assert "1 empty" in result.output and "returned no papers; keeping the 11 stored" in result.output
+    assert "1 empty" in result.output
+    assert "returned no papers; keeping the 11 stored" in result.output
     assert_day_untouched(story, B)
     assert len(cards(story.pages["after-faults"][B])) == 11
 
@@ -284,7 +289,8 @@ def test_row27_hand_edited_yaml_is_named_build_refused_site_kept(story: Story) -
     result = story.results["hand-edited"]
     line = next(i for i, text in enumerate(
         story.content["hand-edited"][f"{C}.yml"][0].decode().splitlines(), 1) if "lots" in text)
-    failed_cleanly(result, "2 problem(s) in content", f"{C}.yml:{line}: paper 1 (id '{BUMPED}'): "
+    failed_cleanly(result, "2 problem(s) in content",
+                   f"{C}.yml:{line}: paper 1 (id '{BUMPED}'): "
                    "field 'upvotes': Input should be a valid integer",
                    f"{C}.yml:{line + 1}: paper 1 (id '{BUMPED}'): field 'colour': unknown key")
     assert story.sites["hand-edited"] == story.sites["moved"]
@@ -293,7 +299,8 @@ def test_row27_hand_edited_yaml_is_named_build_refused_site_kept(story: Story) -
 def test_feed_links_and_internal_links_resolve(story: Story) -> None:
     assert broken_feed_links(story.paths.site, NEW_URL) == []
     assert broken_links(story.paths.site, "/mirror/") == []
-    assert sum(len(entries) for entries in story.feeds["moved"].values()) == 3 * 14  # every paper once per feed
+    entries = sum(len(feed) for feed in story.feeds["moved"].values())
+    assert entries == 3 * 14  # every paper once in each feed
 
 
 def test_broken_feed_links_are_found(tmp_path: Path) -> None:
@@ -364,7 +371,7 @@ def test_dependencies_pinned_and_installed_at_or_above_their_security_fixes() ->
         assert version_tuple(importlib.metadata.version(package)) >= floor, package
 
 
-def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one(tmp_path: Path) -> None:
+def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one() -> None:
     """Page template + MkDocs' Markdown (mkdocs.yml's extensions): a 200 KB abstract of
     backtick, `*`, bracket and `$` runs costs at most 50x an ordinary 200 KB abstract.
     The model caps abstracts at 20,000 characters; model_construct skips that cap here,
@@ -374,9 +381,9 @@ def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one(tm
     from generator.pages import PageRenderer
 
     mkdocs_yml = yaml.safe_load((REPO / "mkdocs.yml").read_text())
-    extensions = [e if isinstance(e, str) else next(iter(e)) for e in mkdocs_yml["markdown_extensions"]]
-    configs = {next(iter(e)): next(iter(e.values())) for e in mkdocs_yml["markdown_extensions"]
-               if isinstance(e, dict)}
+    listed = mkdocs_yml["markdown_extensions"]
+    extensions = [e if isinstance(e, str) else next(iter(e)) for e in listed]
+    configs = {next(iter(e)): next(iter(e.values())) for e in listed if isinstance(e, dict)}
     renderer = PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
     unit = "`" * 2000 + " " + "*" * 2000 + " " + "[" * 1000 + "]" * 1000 + " " + "$" * 2000 \
         + " " + "$a" * 1000 + " " + "_" * 1000 + "<" * 500 + " "

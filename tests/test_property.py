@@ -70,8 +70,8 @@ def shown(fragment_html: str) -> str:
     def source(match: re.Match[str]) -> str:
         dollars = "$$" if 'display="block"' in match.group(1) else "$"
         return dollars + match.group(2) + dollars
-    fragment_html = re.sub(r"<math([^>]*)>.*?<annotation[^>]*>(.*?)</annotation></semantics></math>",
-                           source, fragment_html, flags=re.S)
+    math = r"<math([^>]*)>.*?<annotation[^>]*>(.*?)</annotation></semantics></math>"
+    fragment_html = re.sub(math, source, fragment_html, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", fragment_html))
 
 
@@ -107,7 +107,8 @@ def items_of(papers: list[dict]) -> list[dict]:
 def fetch_and_build(root: Path, api: FakeApi, papers: list[dict]) -> Paths:
     paths = make_project(root, content_from=None)
     api.days[DAY] = items_of(papers)
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(root), "--api", api.url, "--date", DAY])
+    argv = ["fetch", "--root", str(root), "--api", api.url, "--date", DAY]
+    result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 0, result.output
     build_project(paths)
     return paths
@@ -172,21 +173,26 @@ def test_any_text_is_shown_as_text_and_injects_nothing(
             continue
         kept += 1
         page = page_file.read_text(encoding="utf-8")
-        assert squash(shown(inner(page, '<h1 class="dp-paper-title">', "</h1>"))) == squash(title)
+        heading = inner(page, '<h1 class="dp-paper-title">', "</h1>")
+        assert squash(shown(heading)) == squash(title)
         summary = clean_text(paper["summary"], 20_000)
-        assert squash(shown(inner(page, '<p class="dp-abstract-full">', "</p>\n"))) == squash(summary)
+        abstract = inner(page, '<p class="dp-abstract-full">', "</p>\n")
+        assert squash(shown(abstract)) == squash(summary)
         authors = ", ".join(a for a in map(line, paper["authors"]) if a)
         assert shown(inner(page, '<span class="dp-authors-names">', "</span>")) == authors
         org = paper["organization"]
         shown_org = inner(page, '<p class="dp-org">Organization: <strong>', "</strong>")
-        expected_org = (line(org["fullname"]) or line(org["name"])) if org and line(org["name"]) else None
+        expected_org = None
+        if org and line(org["name"]):
+            expected_org = line(org["fullname"]) or line(org["name"])
         assert (shown_org and shown(shown_org)) == expected_org
 
     for page_file in paths.site.rglob("*.html"):
         if "pagefind" not in page_file.parts:
             page = page_file.read_text(encoding="utf-8")
             foreign = markup_of(page) - allowed
-            assert not foreign, (page_file.relative_to(paths.site), foreign, context(page, foreign))
+            where = page_file.relative_to(paths.site)
+            assert not foreign, (where, foreign, context(page, foreign))
     for _page in paths.site.rglob("*.html"):
         for _tag, attrs in Page(_page.read_text(encoding="utf-8")).elements:
             for key in ("href", "src"):
