@@ -11,11 +11,12 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
+from generator.errors import BuildError
 from generator.fsutil import exclusive_lock
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
     """Build the whole site from content/ and publish it as site/."""
     report = BuildReport()
     notify = on_step or (lambda _name: None)
-    with exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600):
+    lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
+    with lock, _undo_on_failure(paths):
         site.clean_leftovers(paths.root)
         notify("load content")
         with report.step("load"):
@@ -96,3 +98,19 @@ def _site_steps(
     notify("publish")
     with report.step("publish"):
         site.publish(new_site, paths.site)
+
+
+@contextmanager
+def _undo_on_failure(paths: Paths) -> Iterator[None]:
+    """A failed build removes its unfinished site folders; an OS error (a full disk, a
+    read-only folder) becomes a clear BuildError instead of a traceback."""
+    try:
+        yield
+    except BaseException as exc:
+        with suppress(OSError):  # the next build's clean_leftovers retries
+            site.clean_leftovers(paths.root)
+        if isinstance(exc, OSError):
+            where = exc.filename or paths.root
+            raise BuildError(f"{where}: cannot write: {exc.strerror or exc}; "
+                             f"the published {paths.site} is untouched") from None
+        raise

@@ -164,17 +164,29 @@ def serve(host: str, port: int, watch: bool, root: Path) -> None:
 
 
 @cli.command()
+@click.option("--fix", is_flag=True,
+              help="First rewrite what is mechanically fixable (unquoted ids, key order, "
+                   "whitespace), atomically; comments in rewritten files are not kept.")
 @root_option
-def check(root: Path) -> None:
+def check(fix: bool, root: Path) -> None:
     """Validate every file in content/ and report every problem at once.
 
+    Each problem reads file:line: paper: field: cause; exit 1 if there is any.
+    `build` runs the same validation first.
+
     \b
-    Example:
+    Examples:
       python -m generator check
+      python -m generator check --fix
     """
     from generator import store
 
     paths, _ = _context(root)
+    if fix:
+        with store.locked(paths.content):
+            for path in store.day_files(paths.content):
+                for message in store.fix_day_file(path)[0]:
+                    click.echo(f"fixed {message}")
     days = store.load_all(paths.content)
     click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s): all valid")
 

@@ -33,7 +33,7 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     try:
         if path.read_bytes() == data:
             return False
-    except FileNotFoundError:
+    except OSError:  # missing, or unreadable: the write below fails with the real cause
         pass
     if durable:
         atomic_write(path, data)
@@ -50,9 +50,9 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder, fsync, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # fails if a file is in the way
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -61,7 +61,10 @@ def atomic_write(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise GeneratorError(f"{path}: cannot write: {os.strerror(exc.errno or 0) or exc}") from None
+        culprit = f" ({exc.filename})" if exc.filename not in (None, str(path), str(tmp)) else ""
+        raise GeneratorError(
+            f"{path}: cannot write: {os.strerror(exc.errno or 0) or exc}{culprit}"
+        ) from None
     _fsync_dir(path.parent)
 
 
@@ -79,7 +82,11 @@ def clean_temp_files(folder: Path) -> int:
     removed = 0
     for tmp in folder.rglob(f".*{TMP_MARK}*"):
         if tmp.is_file():
-            tmp.unlink(missing_ok=True)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError as exc:  # e.g. a read-only folder: the write that follows will say so
+                log.warning("%s: cannot remove leftover temp file: %s", tmp, exc.strerror or exc)
+                continue
             removed += 1
     if removed:
         log.info("removed %d leftover temp file(s) under %s", removed, folder)
@@ -89,10 +96,15 @@ def clean_temp_files(folder: Path) -> int:
 @contextlib.contextmanager
 def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock on `lock_file`, waiting up to `wait` seconds, else fail clearly."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:  # a read-only or misplaced folder: say so, not a traceback
+        raise GeneratorError(f"{lock_file}: cannot create the lock file: "
+                             f"{exc.strerror or exc}") from None
     try:
         deadline = time.monotonic() + wait
+        waiting = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -102,6 +114,10 @@ def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[No
                     raise GeneratorError(
                         f"{lock_file}: another {what} is running; try again when it has finished"
                     ) from None
+                if not waiting:
+                    log.warning("%s: another %s is running; waiting up to %.0f s for it",
+                                lock_file, what, wait)
+                    waiting = True
                 time.sleep(0.2)
         yield
     finally:

@@ -73,7 +73,8 @@ class _Strict(BaseModel):
 class Organization(_Strict):
     """The organization a paper is submitted under (Hugging Face org account)."""
 
-    name: Line = Field(min_length=1)
+    # min_length after cleaning (a Field default would check first, and reject lone surrogates)
+    name: Annotated[str, _line(500), Field(min_length=1)]
     fullname: Line | None = None
 
 

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from generator.errors import ContentError
 from generator.fsutil import clean_temp_files, exclusive_lock, write_if_changed
-from generator.models import Day, Paper
+from generator.models import ARXIV_ID, Day, Paper
 
 log = logging.getLogger(__name__)
 
@@ -114,11 +114,18 @@ def check_day_file(path: Path) -> list[str]:
 def _parse(path: Path) -> tuple[Day | None, list[str]]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_Loader)
     except (OSError, UnicodeDecodeError) as exc:
         return None, [f"{path}: cannot read: {exc}"]
+    return _parse_text(path, text)
+
+
+def _parse_text(path: Path, text: str) -> tuple[Day | None, list[str]]:
+    try:
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        return None, [f"{path}: not valid YAML: {' '.join(str(exc).split())}"]
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        return None, [f"{where}: not valid YAML: {' '.join(str(exc).split())}"]
     if not isinstance(data, dict):
         return None, [f"{path}: must be a mapping with `date` and `papers`"]
     try:
@@ -139,7 +146,8 @@ def _describe(path: Path, text: str, data: dict, err: Any) -> str:
     if len(loc) >= 2 and loc[0] == "papers" and isinstance(loc[1], int):
         paper = (data.get("papers") or [None] * (loc[1] + 1))[loc[1]]
         pid = paper.get("id") if isinstance(paper, dict) else None
-        parts.append(f"paper {loc[1] + 1}" + (f" (id {pid!r})" if pid is not None else ""))
+        # an unquoted id loaded as a float (2610.10000 -> 2610.1) would be misquoted: omit it
+        parts.append(f"paper {loc[1] + 1}" + (f" (id {pid!r})" if isinstance(pid, str) else ""))
         loc = loc[2:]
     field = ".".join(str(p) for p in loc)
     if field:
@@ -148,7 +156,8 @@ def _describe(path: Path, text: str, data: dict, err: Any) -> str:
     if err["type"] == "extra_forbidden":
         cause = "unknown key"
     elif err["type"] == "string_type" and isinstance(err.get("input"), float):
-        cause = "must be a quoted string (an unquoted arXiv id reads as a number)"
+        cause = "must be a quoted string (an unquoted arXiv id reads as a number; " \
+                "`check --fix` quotes it)"
     return f"{where}: {': '.join(parts + [cause])}"
 
 
@@ -171,6 +180,55 @@ def _line_of(text: str, loc: list[Any]) -> int:
             break
         node, line = child, child.start_mark.line
     return line + 1
+
+
+# ---------------------------------------------------------------- fixing
+
+
+def fix_day_file(path: Path) -> tuple[list[str], list[str]]:
+    """Rewrite what is mechanically fixable, atomically: (fixes made, problems left).
+
+    Unquoted arXiv ids are quoted from their raw YAML text (2401.10000 reads as the number
+    2401.1, so the loaded value cannot be used); a file that is then valid is rewritten in
+    the canonical form (key order, quoting, whitespace; comments are not kept).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [], [f"{path}: cannot read: {exc}"]
+    fixed, quoted = _quote_ids(text)
+    fixes = [f"{path}:{line}: quoted the id {raw}" for line, raw in quoted]
+    day, problems = _parse_text(path, fixed)
+    if day is not None and dump_day(day) != fixed:
+        fixed = dump_day(day)
+        fixes.append(f"{path}: rewritten in the canonical form (key order, quoting, whitespace)")
+    if fixed != text:
+        write_if_changed(path, fixed.encode("utf-8"))
+    return fixes, problems
+
+
+def _quote_ids(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """`text` with every plain (unquoted) paper id that looks like an arXiv id quoted."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure parser: marks have offsets
+    except yaml.YAMLError:
+        return text, []
+    papers = _child(root, "papers")
+    nodes = [
+        node for item in (papers.value if isinstance(papers, yaml.SequenceNode) else [])
+        if isinstance(node := _child(item, "id"), yaml.ScalarNode)
+        and node.style is None and node.tag != "tag:yaml.org,2002:str"
+        and ARXIV_ID.match(node.value)
+    ]
+    for node in reversed(nodes):
+        text = f"{text[: node.start_mark.index]}'{node.value}'{text[node.end_mark.index :]}"
+    return text, [(node.start_mark.line + 1, node.value) for node in nodes]
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if k.value == key), None)
 
 
 # ---------------------------------------------------------------- saving

@@ -52,6 +52,25 @@ def load_days(folder: Path = LOCAL_DATA) -> dict[str, list[Any]]:
             if _DATE.match(p.stem)}
 
 
+def make_item(paper_id: str, title: str, summary: str = "An abstract.", *, upvotes: int = 0,
+              authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"),
+              organization: dict[str, str] | None = None, **paper: Any) -> dict[str, Any]:
+    """One API item shaped like the real ones (text inside `paper`), for tests that script a day."""
+    item: dict[str, Any] = {
+        "paper": {
+            "id": paper_id, "title": title, "summary": summary, "upvotes": upvotes,
+            "authors": [{"name": name, "hidden": False} for name in authors],
+            "publishedAt": "2026-09-30T00:00:00.000Z", **paper,
+        },
+        "publishedAt": "2026-10-03T00:00:00.000Z",
+        "numComments": 1,
+        "submittedBy": {"name": "akhaliq"},
+    }
+    if organization is not None:
+        item["organization"] = organization
+    return item
+
+
 @dataclass(frozen=True)
 class Request:
     """One request as the server saw it; header names are lower-case."""

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import posixpath
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import feedparser
 
 
 class Page(HTMLParser):
@@ -86,4 +90,38 @@ def broken_links(site: Path, base_path: str = "/") -> list[str]:
                 other = pages.get(target) or Page(target.read_text(encoding="utf-8"))
                 if parts.fragment not in other.ids and parts.fragment != "__drawer":
                     broken.append(f"{html.relative_to(site)}: {link} (no such anchor)")
+    return broken
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under `folder`: two equal manifests, equal trees."""
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+FEEDS = ("feed.xml", "atom.xml", "feed.json")
+
+
+def feed_links(site: Path) -> dict[str, list[tuple[str, str]]]:
+    """{feed file: [(entry id, entry link)]} of the three feeds, in document order."""
+    out = {}
+    for name in FEEDS[:2]:
+        parsed = feedparser.parse((site / name).read_bytes())
+        out[name] = [(e.id, e.link) for e in parsed.entries]
+    items = json.loads((site / FEEDS[2]).read_text(encoding="utf-8"))["items"]
+    out[FEEDS[2]] = [(i["id"], i["url"]) for i in items]
+    return out
+
+
+def broken_feed_links(site: Path, site_url: str) -> list[str]:
+    """Every feed entry link that is not a built page under `site_url`."""
+    broken = []
+    for name, entries in feed_links(site).items():
+        for _id, link in entries:
+            path = link.removeprefix(site_url)
+            target = site / path / "index.html"
+            if path == link or not path.endswith("/") or ".." in path or not target.is_file():
+                broken.append(f"{name}: {link}")
     return broken
