@@ -203,7 +203,8 @@ def test_hostile_text_does_not_crash() -> None:
         paper("2606.00027", "Long", "word " * 5000),
     ]
     # Unvalidated text too: control characters and a lone surrogate reach the vectorizer.
-    raw = Paper.model_construct(id="2606.00028", title="Video\x00\x1b[31m\ud800", summary="\x7f")
+    raw = Paper.model_construct(id="2606.00028", title="Video\x00\x1b[31m\ud800", summary="\x7f",
+                                published=dt.date(2026, 6, 1))
     result = related.related_papers([*hostile, raw, *DIFFUSION])
     assert set(result) == {p.id for p in [*hostile, raw, *DIFFUSION]}
     assert "2606.00024" in result["2606.00023"]  # CJK tokens are words too
@@ -301,3 +302,23 @@ def test_unwritable_cache_does_not_fail(tmp_path) -> None:
     blocker.write_text("not a folder")
     result = related.related_papers(TOPICAL, cache_path=blocker / "related.json")
     assert result == related.related_papers(TOPICAL)
+
+
+def test_a_new_paper_changes_only_the_lists_it_enters() -> None:
+    """Old papers' vectors do not move when a paper is added (the IDF counts the papers of
+    earlier years), so only lists the new paper enters change: fewer pages to re-render."""
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(300)]
+
+    def made(pid: str, year: int) -> Paper:
+        text = " ".join(rng.choices(words, k=60))
+        return Paper.model_validate({**paper(pid, text[:40], text).model_dump(),
+                                     "published": dt.date(year, 3, 1)})
+
+    old = [made(f"2501.{i:05d}", 2025) for i in range(150)]
+    old += [made(f"2601.{i:05d}", 2026) for i in range(150)]
+    before = related.related_papers(old)
+    new = made("2602.00001", 2026)
+    after = related.related_papers([*old, new])
+    changed = {pid for pid in before if before[pid] != after[pid]}
+    assert changed and all(new.id in after[pid] for pid in changed)
