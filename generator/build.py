@@ -65,15 +65,22 @@ def _site_steps(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
     report: BuildReport, notify: Callable[[str], None],
 ) -> None:
+    notify("find related papers")
+    with report.step("related"):  # in a forked process, while groups, feeds and JSON are made
+        related_of = related.in_background(
+            list(archive.papers.values()), config.pages.related, paths.build / "related.json",
+        ) if config.pages.related else dict
     notify("group papers")
     with report.step("groups"):
         groups = archive.groups(config.pages)
-    notify("find related papers")
-    with report.step("related"):
-        similar = related.related_papers(
-            list(archive.papers.values()), k=config.pages.related,
-            cache_path=paths.build / "related.json",
-        ) if config.pages.related else {}
+    notify("write feeds")
+    with report.step("feeds"):
+        feed_files = feeds.write_all(archive, groups, config, paths.build / "feeds")
+    notify("export JSON")
+    with report.step("export"):
+        api_files = export.write_api(archive, paths.build / "api")
+    with report.step("related-wait"):
+        similar = related_of()
     notify("write pages")
     with report.step("pages"):
         renderer = pages.PageRenderer(config, paths.templates)
@@ -86,14 +93,10 @@ def _site_steps(
     with report.step("mkdocs"):
         rendered = site.run_mkdocs(paths, config, new_site)
         report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
-    notify("write feeds")
-    with report.step("feeds"):
-        feeds.write_all(archive, groups, config, paths.build / "feeds", new_site)
-    notify("export JSON")
-    with report.step("export"):
-        export.write_api(archive, paths.build / "api", new_site)
-    notify("wait for the search index")
-    with report.step("search-wait"):
+    notify("add feeds, JSON and the search index")
+    with report.step("link"):
+        feed_files.link(new_site)
+        api_files.link(new_site / export.API_DIR)
         index.publish(new_site)
     notify("publish")
     with report.step("publish"):

@@ -25,8 +25,8 @@ def _dumps(data: object) -> bytes:
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def write_api(archive: Archive, cache: Path, site_dir: Path) -> int:
-    """Remake changed files in `cache`, link them all into site_dir/api; return files written."""
+def write_api(archive: Archive, cache: Path) -> OutputCache:
+    """Remake changed files in `cache`; link() the result into the new site's api/ folder."""
     out = OutputCache(cache, str(FORMAT_VERSION))
     index = []
     for day in reversed(archive.days):
@@ -47,5 +47,4 @@ def write_api(archive: Archive, cache: Path, site_dir: Path) -> int:
     index_data = _dumps({"version": FORMAT_VERSION, "days": index})
     if not out.fresh("index.json", index_data.decode()):
         out.write("index.json", index_data)
-    out.finish(site_dir / API_DIR)
-    return out.written
+    return out.finish()

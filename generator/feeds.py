@@ -72,14 +72,11 @@ def latest_items(days: list[Day], limit: int) -> list[FeedItem]:
     return items[: max(limit, 0)]
 
 
-def write_all(
-    archive: Archive, groups: Groups, config: SiteConfig, cache: Path, out_dir: Path
-) -> int:
+def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path) -> OutputCache:
     """Every feed of the site: the main feeds, top-N, daily, and per topic and organization.
 
     Feeds are made in `cache` only when their entries or the configuration change (a daily
-    update remakes the few that gained papers) and hard-linked into `out_dir`. Returns the
-    number of files written.
+    update remakes the few that gained papers); link() the result into the new site.
     """
     settings = config.feeds
     out = OutputCache(cache, config.model_dump_json())
@@ -106,8 +103,7 @@ def write_all(
             label = f"{what} {group.label}".strip()
             emit(newest_items(group.ids, archive, settings.topic_items), f"{folder}/{slug}/",
                  f"{config.title}: {label}", {"rss": RSS_FILE, "atom": ATOM_FILE})
-    out.finish(out_dir)
-    return out.written
+    return out.finish()
 
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:

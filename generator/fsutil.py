@@ -160,10 +160,10 @@ class OutputCache:
     """Generated files kept in `folder` between builds, remade only when their key changes.
 
     `fresh(name, key)` says whether the file made under that key last time is still there;
-    otherwise `write` it. `finish(target)` drops files not asked for this time, records the
-    keys (after the files, so a killed build only costs regeneration) and hard-links the
-    folder into the new site (files are replaced, never changed in place: see
-    write_if_changed).
+    otherwise `write` it. `finish()` drops files not asked for this time and records the
+    keys (after the files, so a killed build only costs regeneration); `link(target)`
+    hard-links the folder into the new site (files are replaced, never changed in place:
+    see write_if_changed).
     """
 
     def __init__(self, folder: Path, global_key: str) -> None:
@@ -186,7 +186,7 @@ class OutputCache:
     def write(self, name: str, data: bytes) -> None:
         self.written += write_if_changed(self.folder / name, data, durable=False)
 
-    def finish(self, target: Path) -> None:
+    def finish(self) -> OutputCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         for parent, _dirs, files in os.walk(self.folder):
             for file in files:
@@ -195,4 +195,7 @@ class OutputCache:
                     os.unlink(path)
         data = json.dumps({"global": self.global_key, "files": self.keys}).encode()
         write_if_changed(self.manifest, data, durable=False)
+        return self
+
+    def link(self, target: Path) -> None:
         link_tree(self.folder, target)
