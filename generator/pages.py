@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import calendar as pycalendar
 import concurrent.futures as cf
+import contextlib
 import datetime as dt
 import hashlib
 import html
@@ -19,7 +20,6 @@ import logging
 import multiprocessing
 import os
 import posixpath
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -460,11 +460,15 @@ def write_pages(
                 doc = "assets/" + src.relative_to(assets).as_posix()
                 keep.add(doc)
                 written += write_if_changed(docs / doc, src.read_bytes(), durable=False)
-    for stale in sorted(docs.rglob("*")):
-        if stale.is_file() and stale.relative_to(docs).as_posix() not in keep:
-            stale.unlink()
-            log.info("removed stale page %s", stale)
-    for folder in sorted(docs.rglob("*"), reverse=True):
-        if folder.is_dir() and not any(folder.iterdir()):
-            shutil.rmtree(folder)
+    # Bottom-up, with strings: sorting 24,000 Paths from rglob took a second a build.
+    for parent, dirs, files in os.walk(docs, topdown=False):
+        rel_dir = os.path.relpath(parent, docs).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for name in files:
+            if prefix + name not in keep:
+                os.unlink(os.path.join(parent, name))
+                log.info("removed stale page %s", os.path.join(parent, name))
+        for name in dirs:
+            with contextlib.suppress(OSError):  # removes empty folders only
+                os.rmdir(os.path.join(parent, name))
     return written
