@@ -7,29 +7,30 @@
 Similarity is the cosine of TF-IDF vectors (scikit-learn's TfidfVectorizer counts terms:
 sublinear tf, English stop words, float32; rows l2-normalised). The IDF counts only the
 papers published before the newest paper's year (all papers while the archive spans one
-year), so adding a day moves no old paper's vector: only the lists a new paper enters
-change (~140 of 20,000 a day, against ~490 with the textbook IDF, each a page to render
-again). Once a year, on the first paper of a new year, every list is computed afresh. A paper's vector joins two parts, each
-l2-normalised: its whole text (title + abstract) and its title alone, so title words count
-more (TITLE_WEIGHT of the cosine comes from the titles). Terms of a single paper are
-dropped after normalising (they add nothing to any score). Each paper is compared to all
-others through its QUERY_TERMS heaviest terms, like Lucene's "more like this": exact
-cosines would make the similarity matrix dense (400 million cells at 20,000 papers, ~30 s);
-this keeps it sparse. Scores are computed in blocks of CHUNK_ROWS papers (block @ X.T),
-then a vectorised top-k per row; ties go to the lower id. Memory stays bounded.
+year), so adding a day moves no old paper's vector: only the lists a new paper enters change
+(~140 of 20,000 a day, against ~490 with the textbook IDF, each a page to render again).
+Once a year, on the first paper of a new year, every list is computed afresh. A paper's
+vector joins two parts, each l2-normalised: its whole text (title + abstract) and its title
+alone, so title words count more (TITLE_WEIGHT of the cosine comes from the titles). Terms
+of a single paper are dropped after normalising (they add nothing to any score). Each paper
+is compared to all others through its QUERY_TERMS heaviest terms, like Lucene's "more like
+this": exact cosines would make the similarity matrix dense (400 million cells at 20,000
+papers, ~30 s); this keeps it sparse. Scores are computed in blocks of CHUNK_ROWS papers
+(block @ X.T), then a vectorised top-k per row; ties go to the lower id. Memory stays
+bounded.
 
-Cost (bench/related_bench.py, 1,000 days x 20 = 20,000 synthetic papers, one core):
-~3.7 s to compute, plus ~0.9 s to import scikit-learn on a process's first miss; peak RSS
-~290 MB above the archive's. The daily update is a full recompute (the same ~3.7 s +
-import); only its result is stable.
+Cost (bench/related_bench.py, 1,000 days x 20 = 20,000 synthetic papers, one core): ~3.7 s
+to compute, plus ~0.9 s to import scikit-learn on a process's first miss; peak RSS ~290 MB
+above the archive's. The daily update is a full recompute (the same ~3.7 s + import); only
+its result is stable.
 
 Cache. The result depends only on the set of (id, title, abstract) triples, `k` and the
-algorithm (and the papers' publication years); with `cache_path` it is stored as JSON (1.5 MB at 20,000 papers) under a sha256
-of the sorted triples, k, the constants below and the scikit-learn version. A hit costs
-hashing the texts and reading the file (~0.25 s at 20,000) and does not import scikit-learn.
-The file is written atomically (fsutil.atomic_write); a missing, stale, unreadable or
-corrupt file is a miss and is rewritten, and a cache that cannot be written is logged:
-neither fails the build.
+algorithm (and the papers' publication years); with `cache_path` it is stored as JSON (1.5
+MB at 20,000 papers) under a sha256 of the sorted triples, the publication years, k, the
+constants below and the scikit-learn version. A hit costs hashing the texts and reading the
+file (~0.25 s at 20,000) and does not import scikit-learn. The file is written atomically
+(fsutil.atomic_write); a missing, stale, unreadable or corrupt file is a miss and is
+rewritten, and a cache that cannot be written is logged: neither fails the build.
 """
 
 from __future__ import annotations
@@ -80,36 +81,40 @@ def related_papers(papers: Sequence[Paper], k: int = 5, cache_path: Path | None 
     """
     if k < 0:
         raise ValueError("k must be >= 0")
-    by_id = {p.id: (p.title, p.summary) for p in papers}
-    ids = sorted(by_id)
-    frozen = _frozen(papers, ids)
-    key = _full_key(papers, k)
+    return _resolve(_Inputs(papers, k), cache_path)
+
+
+class _Inputs:
+    """What the result depends on, gathered (and hashed) once."""
+
+    def __init__(self, papers: Sequence[Paper], k: int) -> None:
+        self.k = k
+        self.by_id = {p.id: (p.title, p.summary) for p in papers}
+        self.ids = sorted(self.by_id)
+        # The IDF counts the papers published before the newest paper's year (all papers
+        # while the archive spans one year): a new day leaves every old paper's vector as
+        # it was, and changes only the lists a new paper enters.
+        published = {p.id: p.published for p in papers}
+        newest_year = max((d.year for d in published.values()), default=0)
+        self.frozen = [published[i].year < newest_year for i in self.ids]
+        years = ",".join(str(int(f)) for f in self.frozen)
+        self.key = hashlib.sha256(
+            f"{_cache_key(self.ids, self.by_id, k)}|{years}".encode()).hexdigest()
+
+
+def _resolve(inputs: _Inputs, cache_path: Path | None) -> Related:
+    """The cached result for `inputs`, or computed (and cached)."""
     if cache_path is not None:
-        cached = _read_cache(cache_path, key, ids)
+        cached = _read_cache(cache_path, inputs.key, inputs.ids)
         if cached is not None:
             log.debug("related papers: cache hit (%d papers)", len(cached))
             return cached
-    result = _compute(ids, [by_id[i][0] for i in ids], [by_id[i][1] for i in ids], k, frozen)
+    ids, by_id = inputs.ids, inputs.by_id
+    result = _compute(ids, [by_id[i][0] for i in ids], [by_id[i][1] for i in ids], inputs.k,
+                      inputs.frozen)
     if cache_path is not None:
-        _write_cache(cache_path, key, result)
+        _write_cache(cache_path, inputs.key, result)
     return result
-
-
-def _frozen(papers: Sequence[Paper], ids: list[str]) -> list[bool]:
-    """Which papers the IDF counts: those published before the newest paper's year (all
-    papers while the archive spans one year). A new day then leaves every old paper's
-    vector as it was, and changes only the lists a new paper enters."""
-    published = {p.id: p.published for p in papers}
-    newest_year = max((d.year for d in published.values()), default=0)
-    return [published[i].year < newest_year for i in ids]
-
-
-def _full_key(papers: Sequence[Paper], k: int) -> str:
-    by_id = {p.id: (p.title, p.summary) for p in papers}
-    ids = sorted(by_id)
-    frozen = _frozen(papers, ids)
-    years = ",".join(str(int(f)) for f in frozen)
-    return hashlib.sha256(f"{_cache_key(ids, by_id, k)}|{years}".encode()).hexdigest()
 
 
 def in_background(
@@ -119,15 +124,17 @@ def in_background(
     ~4 s of CPU at 20,000 papers). Returns a function that waits and returns the result:
     read from the cache the child wrote, or computed there and then if the child failed.
     """
-    if _read_cache(cache_path, _full_key(papers, k), sorted({p.id for p in papers})) is not None:
-        return lambda: related_papers(papers, k, cache_path)
+    inputs = _Inputs(papers, k)
+    cached = _read_cache(cache_path, inputs.key, inputs.ids)
+    if cached is not None:
+        return lambda: cached
     child = multiprocessing.get_context("fork").Process(
-        target=related_papers, args=(papers, k, cache_path), name="related", daemon=True)
+        target=_resolve, args=(inputs, cache_path), name="related", daemon=True)
     child.start()
 
     def wait() -> Related:
         child.join()
-        return related_papers(papers, k, cache_path)
+        return _resolve(inputs, cache_path)
 
     return wait
 

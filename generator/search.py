@@ -65,11 +65,7 @@ Sources = dict[str, dict[str, bytes]]  # {slice: {path under src/<slice>/: page 
 
 def build_index(archive: Archive, site_dir: Path, cache_dir: Path) -> None:
     """Index `archive` for search into `site_dir/pagefind/`, reusing unchanged slices' bundles."""
-    job = SearchIndex(archive, cache_dir).start()
-    try:
-        job.publish(site_dir)
-    finally:
-        job.wait()
+    SearchIndex(archive, cache_dir).start().publish(site_dir)
 
 
 class SearchIndex:
