@@ -322,3 +322,55 @@ def test_a_new_paper_changes_only_the_lists_it_enters() -> None:
     after = related.related_papers([*old, new])
     changed = {pid for pid in before if before[pid] != after[pid]}
     assert changed and all(new.id in after[pid] for pid in changed)
+
+
+def test_adding_papers_updates_the_saved_model_and_equals_computing_afresh(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day of new papers extends the model the last build saved (only the new papers'
+    lists and those of papers whose one-paper words they share are ranked again); the
+    result is exactly a computation from scratch. New words, words that become shared,
+    ids that sort between old ones and papers with no text are all in the new days."""
+    rng = random.Random(11)
+    words = [f"w{i}" for i in range(400)]
+
+    def made(pid: str, year: int, extra: str = "") -> Paper:
+        text = " ".join(rng.choices(words, k=rng.randint(0, 50))) + extra
+        return Paper.model_validate({**paper(pid, text[:30] or "Untitled", text).model_dump(),
+                                     "published": dt.date(year, 3, 1)})
+
+    papers = [made(f"2501.{i:05d}", 2025, f" only{i}") for i in range(200)]
+    papers += [made(f"2601.{i:05d}", 2026) for i in range(0, 200, 2)]
+    fits: list[int] = []
+    fit = related._Model.fit.__func__
+    monkeypatch.setattr(related._Model, "fit", classmethod(
+        lambda cls, *a: fits.append(1) or fit(cls, *a)))
+    cache = tmp_path / "related.json"
+    related.related_papers(papers, k=4, cache_path=cache)
+    assert len(fits) == 1 and (tmp_path / "related-state.npz").is_file()
+    for day in range(4):
+        papers += [made(f"2601.{i:05d}", 2026, f" only{rng.randrange(200)} fresh{day} fresh{i}")
+                   for i in range(1 + 2 * day, 200, 38)]  # between old ids; old one-paper words
+        papers.append(made(f"2602.{day:05d}", 2026, ""))
+        got = related.related_papers(papers, k=4, cache_path=cache)
+        assert got == related.related_papers(papers, k=4), day
+    assert len(fits) == 1 + 4  # the four from-scratch runs are the comparisons, no cache
+    # Not an extension: an edited paper, or a new paper of an earlier year (the IDF moves).
+    papers[0] = made(papers[0].id, 2025)
+    assert related.related_papers(papers, k=4, cache_path=cache) == related.related_papers(
+        papers, k=4)
+    papers.append(made("2412.00001", 2024))
+    assert related.related_papers(papers, k=4, cache_path=cache) == related.related_papers(
+        papers, k=4)
+    assert len(fits) == 5 + 4
+
+
+def test_a_damaged_model_file_means_starting_over(tmp_path) -> None:
+    cache = tmp_path / "related.json"
+    old = [Paper.model_validate({**p.model_dump(), "published": dt.date(2025, 1, 1)})
+           for p in TOPICAL]
+    related.related_papers(old, cache_path=cache)
+    state = tmp_path / "related-state.npz"
+    state.write_bytes(state.read_bytes()[:300])
+    more = [*old, paper("2606.00050", "Video Diffusion Again", "video latent motion")]
+    assert related.related_papers(more, cache_path=cache) == related.related_papers(more)
