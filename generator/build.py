@@ -1,14 +1,16 @@
 """The build orchestrator: content -> Markdown -> MkDocs -> search index and feeds -> site/.
 
 Reads like the list of steps it runs. Everything is gathered and validated before anything
-is written; the new site is built in a fresh folder and swapped in only when complete, so
-a failed or killed build leaves the published site/ as it was.
+is written; every file of the new site is listed in a SiteTree, synced into a folder that
+is not published (the previous site) and swapped in only when complete, so a failed or
+killed build leaves the published site/ as it was.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -18,6 +20,7 @@ from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import exclusive_lock
+from generator.tree import SiteTree
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,7 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
     notify = on_step or (lambda _name: None)
     lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
     with lock, _undo_on_failure(paths):
-        site.clean_leftovers(paths.root)
+        site.clean_leftovers(paths)
         notify("load content")
         with report.step("load"):
             days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
@@ -88,19 +91,23 @@ def _site_steps(
             renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
             paths.build / "pages-manifest.json",
         )
-    new_site = paths.root / f".site-new-{os.getpid()}"
+    stage = paths.root / f".site-stage-{os.getpid()}"
+    tree = SiteTree()
     notify("run MkDocs")
     with report.step("mkdocs"):
-        rendered = site.run_mkdocs(paths, config, new_site)
+        rendered = site.run_mkdocs(paths, config, stage, tree)
         report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
     notify("add feeds, JSON and the search index")
     with report.step("link"):
-        feed_files.link(new_site)
-        api_files.link(new_site / export.API_DIR)
-        index.publish(new_site)
+        feed_files.add_to(tree)
+        api_files.add_to(tree, f"{export.API_DIR}/")
+        index.add_to(tree)
+        new_site = site.previous_site(paths)
+        tree.sync(new_site)
     notify("publish")
     with report.step("publish"):
-        site.publish(new_site, paths.site)
+        site.publish(new_site, paths.site, paths.build / site.SPARE)
+        shutil.rmtree(stage)
 
 
 @contextmanager
@@ -111,7 +118,7 @@ def _undo_on_failure(paths: Paths) -> Iterator[None]:
         yield
     except BaseException as exc:
         with suppress(OSError):  # the next build's clean_leftovers retries
-            site.clean_leftovers(paths.root)
+            site.clean_leftovers(paths)
         if isinstance(exc, OSError):
             where = exc.filename or paths.root
             raise BuildError(f"{where}: cannot write: {exc.strerror or exc}; "

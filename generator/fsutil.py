@@ -10,12 +10,12 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from generator.errors import GeneratorError
+from generator.tree import SiteTree
 
 log = logging.getLogger(__name__)
 
@@ -124,28 +124,6 @@ def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[No
         os.close(fd)
 
 
-def link_tree(src: Path, dst: Path, wanted: Callable[[str], bool] | None = None) -> None:
-    """Hard-link (across file systems: copy) the files of `src` into `dst`.
-
-    `wanted` filters by POSIX path relative to `src`.
-    """
-    for parent, _dirs, files in os.walk(src):
-        rel_dir = os.path.relpath(parent, src).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        made = False
-        for file in files:
-            if wanted is not None and not wanted(prefix + file):
-                continue
-            if not made:
-                os.makedirs(os.path.join(dst, prefix), exist_ok=True)
-                made = True
-            source, target = os.path.join(parent, file), os.path.join(dst, prefix, file)
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
-
-
 @functools.cache
 def code_digest() -> str:
     """Digest of the generator package's own source: outputs cached across builds depend on
@@ -161,9 +139,9 @@ class OutputCache:
 
     `fresh(name, key)` says whether the file made under that key last time is still there;
     otherwise `write` it. `finish()` drops files not asked for this time and records the
-    keys (after the files, so a killed build only costs regeneration); `link(target)`
-    hard-links the folder into the new site (files are replaced, never changed in place:
-    see write_if_changed).
+    keys (after the files, so a killed build only costs regeneration); `add_to(tree)` puts
+    the files into the new site (they are replaced, never changed in place: see
+    write_if_changed, and tree.py for why that matters).
     """
 
     def __init__(self, folder: Path, global_key: str) -> None:
@@ -197,5 +175,5 @@ class OutputCache:
         write_if_changed(self.manifest, data, durable=False)
         return self
 
-    def link(self, target: Path) -> None:
-        link_tree(self.folder, target)
+    def add_to(self, tree: SiteTree, prefix: str = "") -> None:
+        tree.add_folder(prefix, self.folder)

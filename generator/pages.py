@@ -67,11 +67,13 @@ class Archive:
         return archive
 
     def paper_key(self, pid: str) -> str:
-        """Everything shown of a paper anywhere (its data and featured days), memoised."""
+        """A digest of everything shown of a paper anywhere (its data and featured days),
+        memoised: short, so the keys of pages listing 50 papers are cheap to join and hash."""
         key = self._keys.get(pid)
         if key is None:
             featured = ",".join(d.isoformat() for d in self.featured[pid])
-            key = self._keys[pid] = self.papers[pid].model_dump_json() + featured
+            data = (self.papers[pid].model_dump_json() + featured).encode()
+            key = self._keys[pid] = hashlib.blake2b(data, digest_size=16).hexdigest()
         return key
 
     @property

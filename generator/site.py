@@ -1,4 +1,4 @@
-"""site/: run MkDocs into a fresh folder, and swap a complete folder in as the published site.
+"""site/: run MkDocs into a scratch folder, and swap a complete folder in as the published site.
 
 MkDocs has no correct incremental build (`--dirty` leaves nav and search stale), so this
 module adds one that is correct by construction. Every page's HTML is a function of its
@@ -7,8 +7,8 @@ overrides, package versions): the nav is a fixed handful of index pages and day/
 pages link each other directly, so no page embeds another page's content. The HTML of
 every page is kept in a cache keyed by that hash; MkDocs builds only pages whose key is
 new (split over the CPU cores, each shard a full strict MkDocs build in which the other
-pages are marked excluded, so links to them still resolve and validate), and cached pages
-are hard-linked in. An incremental build therefore produces exactly the bytes of a full one.
+pages are marked excluded, so links to them still resolve and validate), and every page
+goes into the site's tree from the cache (tree.py). An incremental build therefore produces exactly the bytes of a full one.
 """
 
 from __future__ import annotations
@@ -34,12 +34,15 @@ from generator import __version__
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.pages import doc_url
+from generator.tree import SiteTree
 
 log = logging.getLogger(__name__)
 
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 CACHE_FORMAT = "1"
+#: build/<SPARE>: the site published before the current one, which the next build syncs.
+SPARE = "site-previous"
 #: Pages per shard below which a second process costs more than it saves.
 MIN_SHARD = 400
 
@@ -60,26 +63,44 @@ class _Collect(logging.Handler):
 
 
 def run_mkdocs(
-    paths: Paths, config: SiteConfig, out_dir: Path, jobs: int | None = None
+    paths: Paths, config: SiteConfig, stage: Path, tree: SiteTree, jobs: int | None = None
 ) -> MkDocsReport:
-    """Build the generated Markdown with MkDocs (strict) into `out_dir`, reusing cached pages."""
+    """Build the generated Markdown with MkDocs (strict) into the scratch folder `stage`,
+    reusing cached pages; add every page, theme file and the sitemap to `tree`."""
     cache = paths.build / "html-cache"
-    docs = sorted(p.relative_to(paths.docs).as_posix() for p in paths.docs.rglob("*.md"))
+    docs = _markdown_files(paths.docs)
     keys = _page_keys(paths, config, docs)
     todo = [doc for doc in docs if not (cache / keys[doc]).exists()]
     shards = _shards(todo, jobs or os.cpu_count() or 1)
-    shard_dirs = [out_dir] + [
-        out_dir.with_name(f"{out_dir.name}-shard{i}") for i in range(1, len(shards))
+    shard_dirs = [stage] + [
+        stage.with_name(f"{stage.name}-shard{i}") for i in range(1, len(shards))
     ]
     try:
         _build_shards(paths, config, shards, shard_dirs)
-        _merge(out_dir, shard_dirs[1:], shards[1:])
+        _merge(stage, shard_dirs[1:], shards[1:])
     finally:
         for extra in shard_dirs[1:]:
             shutil.rmtree(extra, ignore_errors=True)
-    _link_cached(cache, keys, out_dir)
-    _write_sitemap(config, docs, out_dir)
+    _cache_new(cache, keys, todo, stage)
+    _write_sitemap(config, docs, stage)
+    pages = {dest_of(doc) for doc in docs}
+    tree.add_folder("", stage, lambda rel: rel not in pages, movable=True)
+    cache_dir = str(cache)
+    for doc, key in keys.items():
+        tree.add(dest_of(doc), f"{cache_dir}/{key}")
     return MkDocsReport(built=len(todo), cached=len(docs) - len(todo))
+
+
+def _markdown_files(docs_dir: Path) -> list[str]:
+    """The Markdown pages under `docs_dir`, sorted POSIX paths (os.walk: pathlib's rglob
+    took a second at 23,000 pages)."""
+    root = str(docs_dir)
+    found = []
+    for parent, _dirs, names in os.walk(root):
+        rel = os.path.relpath(parent, root).replace(os.sep, "/")
+        prefix = "" if rel == "." else rel + "/"
+        found += [prefix + name for name in names if name.endswith(".md")]
+    return sorted(found)
 
 
 def _page_keys(paths: Paths, config: SiteConfig, docs: list[str]) -> dict[str, str]:
@@ -174,23 +195,13 @@ def _merge(out_dir: Path, extra_dirs: list[Path], shards: list[list[str]]) -> No
             os.replace(folder / dest_of(doc), target)
 
 
-def _link_cached(cache: Path, keys: dict[str, str], out_dir: Path) -> None:
-    """Put cached pages into `out_dir`, cache the new ones, and drop unused cache entries."""
+def _cache_new(cache: Path, keys: dict[str, str], built: list[str], stage: Path) -> None:
+    """Keep the pages just built in the cache (by key) and drop entries no page uses."""
     # Plain strings and os calls: pathlib's overhead is noticeable at 20,000 pages.
     cache.mkdir(parents=True, exist_ok=True)
-    cache_dir, out = str(cache), str(out_dir)
-    made: set[str] = set()
-    for doc, key in keys.items():
-        built, cached = f"{out}/{dest_of(doc)}", f"{cache_dir}/{key}"
-        if os.path.exists(built):
-            if not os.path.exists(cached):
-                _link(built, cached)
-            continue
-        parent = os.path.dirname(built)
-        if parent not in made:
-            os.makedirs(parent, exist_ok=True)
-            made.add(parent)
-        _link(cached, built)
+    cache_dir, out = str(cache), str(stage)
+    for doc in built:
+        _link(f"{out}/{dest_of(doc)}", f"{cache_dir}/{keys[doc]}")
     wanted = set(keys.values())
     for entry in os.scandir(cache_dir):
         if entry.name not in wanted:
@@ -229,21 +240,33 @@ def _write_sitemap(config: SiteConfig, docs: list[str], out_dir: Path) -> None:
     (out_dir / "sitemap.xml.gz").write_bytes(gzip.compress(xml.encode(), mtime=0))
 
 
-def publish(new_site: Path, site: Path) -> None:
-    """Make `new_site` the published `site` in one step; the old site is removed after.
+def previous_site(paths: Paths) -> Path:
+    """A folder to sync the new site into: the site published before the current one (kept
+    by publish), renamed to `.site-new-<pid>`, or an empty folder."""
+    new_site = paths.root / f".site-new-{os.getpid()}"
+    spare = paths.build / SPARE
+    if spare.is_dir():
+        os.rename(spare, new_site)
+    else:
+        new_site.mkdir()
+    return new_site
 
-    Removing 20,000 page folders takes seconds, and the new site is already published
-    by then, so a separate process deletes the old one (and the next build's
-    clean_leftovers finishes the job if that process was killed).
-    """
+
+def publish(new_site: Path, site: Path, spare: Path) -> None:
+    """Make `new_site` the published `site` in one step; keep the old site as `spare`, for
+    the next build to sync into (see tree.py)."""
+    if spare.exists():
+        _remove_in_background(spare)
+    spare.parent.mkdir(parents=True, exist_ok=True)
     if site.exists() and _exchange(new_site, site):
-        _remove_in_background(new_site)  # now holds the previous site
+        os.rename(new_site, spare)  # now holds the previous site
         return
     old = site.with_name(f".site-old-{os.getpid()}")
     if site.exists():
         os.rename(site, old)
     os.rename(new_site, site)
-    _remove_in_background(old)
+    if old.exists():
+        os.rename(old, spare)
 
 
 def _remove_in_background(folder: Path) -> None:
@@ -276,16 +299,22 @@ def _exchange(a: Path, b: Path) -> bool:
     return res == 0
 
 
-def clean_leftovers(root: Path) -> None:
+def clean_leftovers(paths: Paths) -> None:
     """Undo what a killed build left; call while holding the build lock."""
-    site = root / "site"
+    root, site, spare = paths.root, paths.site, paths.build / SPARE
     olds = sorted(root.glob(".site-old-*"))
     if not site.exists() and olds:  # killed between the two renames of the fallback swap
         os.rename(olds[-1], site)
     for leftover in root.glob(".site-*"):
-        if leftover.is_dir() and not leftover.name.startswith(".site-trash-"):
-            with contextlib.suppress(OSError):
-                shutil.rmtree(leftover)
-                log.info("removed unfinished build %s", leftover)
+        if not leftover.is_dir() or leftover.name.startswith(".site-trash-"):
+            continue
+        if leftover.name.startswith((".site-new-", ".site-old-")) and not spare.exists():
+            # a site, or one synced half-way: the next sync makes it right (see tree.py)
+            spare.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(leftover, spare)
+            continue
+        with contextlib.suppress(OSError):
+            shutil.rmtree(leftover)
+            log.info("removed unfinished build %s", leftover)
     for trash in root.glob(".site-trash-*"):
         _remove_in_background(trash)

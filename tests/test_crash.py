@@ -157,13 +157,14 @@ def test_killed_build_leaves_old_or_new_site_and_the_next_run_equals_a_full_buil
     assert old != new
 
     def unfinished(*parts: str) -> Callable[[], bool]:
-        return lambda: any((d / Path(*parts)).exists() for d in paths.root.glob(".site-new-*"))
+        return lambda: any((d / Path(*parts)).exists()
+                           for d in paths.root.glob(".site-[ns][et]*"))  # -new-, -stage-
 
     rng = random.Random(SEED)
     points = [(f"after {f:.2f} of a run", after(f * seconds))
               for f in sorted(rng.uniform(0.1, 0.9) for _ in range(4))]
     points += [("MkDocs writing", unfinished()), ("search indexed", unfinished("pagefind")),
-               ("feeds written", unfinished("feed.json"))]
+               ("site synced", unfinished("feed.json"))]
     landed = 0
     for name, ready in points:
         landed += kill_when(spawn(paths, "build"), ready)

@@ -1,0 +1,134 @@
+"""The new site as a list of files, and a folder made to hold exactly those files.
+
+Every file of a built site already exists somewhere in the build cache (rendered pages,
+feeds, JSON, search bundles) or in the folder MkDocs just rendered into. A build collects
+`site path -> source file` in a SiteTree, then `sync` makes a folder hold exactly those
+files as hard links (a copy where the file system cannot link).
+
+The folder synced is the site published before the current one (publish swaps the new
+site in and keeps the old one as `build/site-previous`), so a daily update touches only
+what changed: a file already linked to its source (same inode) stays, others are
+replaced, files not in the list are deleted, and folders left empty are removed. Building
+every site into an empty folder instead cost ~3 s at 20,000 papers (23,000 page folders to
+make, 68,000 files to link). The folder synced is never the published one, and sync leaves
+it equal to the list whatever state it starts in (empty, a site of last month, a sync
+killed half-way), so the result is byte for byte a full build's.
+
+Sources must never be changed in place: caches replace their files (fsutil.write_if_changed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class SyncReport:
+    kept: int = 0
+    linked: int = 0
+    removed: int = 0
+
+
+class SiteTree:
+    """`site path -> source file` of every file of a site; `sync(folder)` makes it so."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}
+        #: Sources in a scratch folder (MkDocs' output): moved into place, not linked.
+        self.movable: set[str] = set()
+
+    def add(self, rel: str, source: str | Path, *, movable: bool = False) -> None:
+        self.files[rel] = str(source)
+        if movable:
+            self.movable.add(rel)
+
+    def add_folder(
+        self, prefix: str, folder: Path, wanted: Callable[[str], bool] | None = None,
+        *, movable: bool = False,
+    ) -> None:
+        """Add every file under `folder` as `prefix` + its POSIX path relative to `folder`."""
+        root = str(folder)
+        for parent, _dirs, names in os.walk(root):
+            rel_dir = os.path.relpath(parent, root).replace(os.sep, "/")
+            base = prefix if rel_dir == "." else f"{prefix}{rel_dir}/"
+            for name in names:
+                if wanted is None or wanted(base.removeprefix(prefix) + name):
+                    self.add(base + name, os.path.join(parent, name), movable=movable)
+
+    def sync(self, target: Path) -> SyncReport:
+        """Make `target` hold exactly these files, each the same inode as its source."""
+        report = SyncReport()
+        root = str(target)
+        os.makedirs(root, exist_ok=True)
+        files, dirs = _scan(root)
+        device = os.stat(root).st_dev
+        needed_dirs = {""}
+        for rel in self.files:
+            parent = rel.rpartition("/")[0]
+            while parent not in needed_dirs:
+                needed_dirs.add(parent)
+                parent = parent.rpartition("/")[0]
+        # First clear the way: files not wanted (or where a folder must go), folders where
+        # a file must go.
+        for rel in list(files):
+            if rel not in self.files:
+                os.unlink(f"{root}/{rel}")
+                del files[rel]
+                report.removed += 1
+        for rel in [d for d in dirs - needed_dirs if d in self.files]:
+            shutil.rmtree(f"{root}/{rel}")  # its files are gone; sub-folders may be left
+            dirs = {d for d in dirs if d != rel and not d.startswith(rel + "/")}
+        made = needed_dirs & dirs
+        for rel, source in self.files.items():
+            dest = f"{root}/{rel}"
+            old = files.get(rel)
+            if old is not None:
+                st = os.stat(source)
+                if old == st.st_ino and st.st_dev == device:
+                    report.kept += 1
+                    continue
+                os.unlink(dest)
+            parent = rel.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(f"{root}/{parent}", exist_ok=True)
+                made.add(parent)
+            _place(source, dest, move=rel in self.movable)
+            report.linked += 1
+        for rel in sorted(dirs - needed_dirs, key=len, reverse=True):
+            with contextlib.suppress(FileNotFoundError):  # removed with a parent above
+                os.rmdir(f"{root}/{rel}")  # empty by now: its files were not wanted
+        return report
+
+
+def _scan(root: str) -> tuple[dict[str, int], set[str]]:
+    """({file: inode}, {folder}) under `root`, as POSIX paths relative to it."""
+    files: dict[str, int] = {}
+    dirs: set[str] = set()
+    stack = [("", root)]
+    while stack:
+        rel_dir, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    dirs.add(rel)
+                    stack.append((rel + "/", entry.path))
+                else:
+                    files[rel] = entry.inode()
+    return files, dirs
+
+
+def _place(source: str, dest: str, *, move: bool) -> None:
+    if move:
+        with contextlib.suppress(OSError):
+            os.rename(source, dest)
+            return
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
