@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -107,7 +106,7 @@ def _site_steps(
     notify("publish")
     with report.step("publish"):
         site.publish(new_site, paths.site, paths.build / site.SPARE)
-        shutil.rmtree(stage)
+        site.discard_stage(stage, rendered.built)
 
 
 @contextmanager

@@ -19,12 +19,13 @@ papers, ~30 s); this keeps it sparse. Scores are computed in blocks of CHUNK_ROW
 (block @ X.T), then a vectorised top-k per row; ties go to the lower id. Memory stays
 bounded.
 
-Cost (bench/related_bench.py, 1,000 days x 20 = 20,000 synthetic papers, one core): ~3.7 s
-to compute, plus ~0.9 s to import scikit-learn on a process's first miss; peak RSS ~290 MB
-above the archive's. The daily update is a full recompute (the same ~3.7 s + import); only
-its result is stable.
+Cost (1,000 days x 20 = 20,000 synthetic papers, one core): ~4 s to compute from scratch,
+plus ~1 s to import scikit-learn. A build that only adds papers (a daily update) extends
+the model the last computation saved instead (_Model.extend: ~0.5 s plus the import), with
+exactly the same result.
 
-Cache. The result depends only on the set of (id, title, abstract) triples, `k` and the
+Cache. Besides the model (build/related-state.npz, ~25 MB at 20,000 papers), the result
+depends only on the set of (id, title, abstract) triples, `k` and the
 algorithm (and the papers' publication years); with `cache_path` it is stored as JSON (1.5
 MB at 20,000 papers) under a sha256 of the sorted triples, the publication years, k, the
 constants below and the scikit-learn version. A hit costs hashing the texts and reading the

@@ -118,7 +118,10 @@ def test_killed_fetch_leaves_old_or_new_files_and_the_next_run_cleans_up(tmp_pat
             ("while another temp file is written", lambda: temp_files(paths.content), 0.3),
         ]
         landed = mid_write = 0
+        files = {p.name: p for p in store.day_files(paths.content)}
         for name, ready, slow in points:
+            for day, data in old.items():  # each kill point starts from the old files: a
+                files[day].write_bytes(data)  # run that finished first would leave nothing to do
             api.faults.clear()
             for day in DAYS:
                 api.add_faults(day, ("sleep", 0.15))  # a slow API: the run takes ~1-2 s
