@@ -4,6 +4,9 @@ Two memory figures:
 - tree peak: the largest sum of RSS over the process and all its descendants, sampled
   every `interval` seconds with psutil (a short-lived peak between samples can be missed;
   pages shared between processes count once per process);
+- tree peak PSS: the same sum of PSS (proportional set size: a page shared by n processes
+  counts 1/n in each, so forked children are not counted twice), sampled every
+  `pss_every` samples (reading smaps costs more than RSS);
 - largest single process: `ru_maxrss` from wait4(), which the kernel keeps as the maximum
   over the process and every descendant it reaped (exact, but per process, not a sum).
 CPU time (user + sys) also comes from wait4(): the process and the descendants it reaped,
@@ -32,6 +35,7 @@ class Measurement:
     cpu_seconds: float
     other_cpu_seconds: float
     tree_peak_mb: float
+    tree_peak_pss_mb: float
     max_single_mb: float
     stdout: str
     stderr: str
@@ -44,10 +48,10 @@ class Measurement:
 
 
 class _TreeSampler(threading.Thread):
-    def __init__(self, pid: int, interval: float) -> None:
+    def __init__(self, pid: int, interval: float, pss_every: int = 10) -> None:
         super().__init__(daemon=True)
-        self.pid, self.interval = pid, interval
-        self.peak = 0
+        self.pid, self.interval, self.pss_every = pid, interval, pss_every
+        self.peak = self.peak_pss = 0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -55,18 +59,27 @@ class _TreeSampler(threading.Thread):
             root = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
             return
+        samples = 0
         while not self.done.is_set():
             try:
                 procs = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            total = 0
+            total = total_pss = 0
+            with_pss = samples % self.pss_every == 0
+            samples += 1
             for proc in procs:
                 try:
-                    total += proc.memory_info().rss
+                    if with_pss:
+                        full = proc.memory_full_info()
+                        total += full.rss
+                        total_pss += full.pss
+                    else:
+                        total += proc.memory_info().rss
                 except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                     pass
             self.peak = max(self.peak, total)
+            self.peak_pss = max(self.peak_pss, total_pss)
             self.done.wait(self.interval)
 
 
@@ -99,6 +112,7 @@ def run(
         cpu_seconds=usage.ru_utime + usage.ru_stime,  # the child and the children it reaped
         other_cpu_seconds=max(0.0, busy - usage.ru_utime - usage.ru_stime),
         tree_peak_mb=sampler.peak / 2**20,
+        tree_peak_pss_mb=sampler.peak_pss / 2**20,
         max_single_mb=usage.ru_maxrss / 1024,  # KiB on Linux
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),

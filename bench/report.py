@@ -18,7 +18,7 @@ def _num(x: float) -> str:
 
 
 def _runs(size: dict, step: str, key: str) -> float:
-    return _med([run[step][key] for run in size["runs"]])
+    return _med([run[step].get(key, float("nan")) for run in size["runs"]])
 
 
 def _row(size: dict) -> dict:
@@ -38,9 +38,12 @@ def _row(size: dict) -> dict:
         "identical": "yes" if compare.get("identical") else ("no" if compare else "-"),
         "rss_ours": _runs(size, "full", "tree_peak_mb"),
         "rss_hugo": _runs(size, "hugo", "tree_peak_mb"),
+        "pss_ours": _runs(size, "full", "tree_peak_pss_mb"),
+        "pss_hugo": _runs(size, "hugo", "tree_peak_pss_mb"),
         "single_ours": _runs(size, "full", "max_single_mb"),
         "single_update": _runs(size, "update", "max_single_mb"),
         "rss_update": _runs(size, "update", "tree_peak_mb"),
+        "pss_update": _runs(size, "update", "tree_peak_pss_mb"),
         "cpu_ours": _runs(size, "full", "cpu_seconds"),
         "cpu_hugo": _runs(size, "hugo", "cpu_seconds"),
         "cpu_update": _runs(size, "update", "cpu_seconds"),
@@ -51,9 +54,9 @@ def _row(size: dict) -> dict:
 
 HEADER = (
     "| Days | Papers | Ours full build (s) | Hugo (s) | Ours/Hugo | ms/paper ours | ms/paper Hugo "
-    "| Daily update (s) | Identical? | Peak RSS ours / Hugo (MB) | KB/paper | Files "
-    "| CPU s ours / Hugo / update |\n"
-    "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|"
+    "| Daily update (s) | Identical? | Peak PSS ours / Hugo (MB) | Peak RSS ours / Hugo (MB) "
+    "| KB/paper | Files | CPU s ours / Hugo / update |\n"
+    "|---:|---:|---:|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|"
 )
 
 
@@ -64,7 +67,8 @@ def summary_table(results: dict) -> str:
         lines.append(
             f"| {r['days']} | {r['papers']:,} | {r['ours']:.1f} | {r['hugo']:.1f} "
             f"| {r['ratio']:.1f}× | {r['ours_ms']:.2f} | {r['hugo_ms']:.2f} | {r['update']:.1f} "
-            f"| {r['identical']} | {r['rss_ours']:,.0f} / {r['rss_hugo']:,.0f} "
+            f"| {r['identical']} | {r['pss_ours']:,.0f} / {r['pss_hugo']:,.0f} "
+            f"| {r['rss_ours']:,.0f} / {r['rss_hugo']:,.0f} "
             f"| {r['kb_paper']:.1f} | {r['files']:,} "
             f"| {_num(r['cpu_ours'])} / {_num(r['cpu_hugo'])} / {_num(r['cpu_update'])} |"
         )
@@ -279,9 +283,11 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
             "cache are removed before each run. Hugo leaves Markdown links to `.md` files as "
             "written (MkDocs rewrites them to the pages' URLs): a small difference in work."
         ),
-        "- **Peak RSS**: the largest sum of RSS over the command and all its descendants (the "
-        "build, Pagefind's binary), sampled every 20 ms with psutil; shared pages count once per "
-        "process. The exact largest single process (`ru_maxrss` from `wait4`) of our build: "
+        "- **Peak PSS**: the largest sum of PSS (proportional set size) over the command and all "
+        "its descendants (the build, its forked workers, Pagefind's binary), sampled every 200 ms "
+        "with psutil: a page shared by n processes counts 1/n in each, so this is the memory the "
+        "build holds. **Peak RSS**: the same sum of RSS, sampled every 20 ms; pages shared "
+        "between forked processes count once per process, so it over-counts. The exact largest single process (`ru_maxrss` from `wait4`) of our build: "
         + "; ".join(single)
         + ".",
         "- **KB/paper**: disk usage of `site/` (as `du` counts it: allocated blocks) divided by "
@@ -342,11 +348,12 @@ def chart(results: dict, png: Path) -> None:
     left.set_xlim(left=0)
     left.grid(alpha=0.3)
     left.legend()
-    right.plot(days, [r["rss_ours"] for r in rows], "o-", label="ours, full build")
-    right.plot(days, [r["rss_hugo"] for r in rows], "s-", label="Hugo")
-    right.plot(days, [r["rss_update"] for r in rows], "^-", label="ours, daily update")
+    right.plot(days, [r["pss_ours"] for r in rows], "o-", label="ours, full build")
+    right.plot(days, [r["pss_hugo"] for r in rows], "s-", label="Hugo")
+    right.plot(days, [r["pss_update"] for r in rows], "^-", label="ours, daily update")
+    right.axhline(1024, color="grey", linestyle=":", label="target: 1 GB")
     right.set_xlabel("days in the archive")
-    right.set_ylabel("peak RSS of the process tree (MB)")
+    right.set_ylabel("peak PSS of the process tree (MB)")
     right.set_title("Peak memory")
     right.set_ylim(bottom=0)
     right.set_xlim(left=0)

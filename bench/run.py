@@ -193,6 +193,7 @@ def _timings(m: measure.Measurement, waited: float, load: float) -> dict:
         "waited_s": waited,
         "load_before": load,
         "tree_peak_mb": m.tree_peak_mb,
+        "tree_peak_pss_mb": m.tree_peak_pss_mb,
         "max_single_mb": m.max_single_mb,
     }
 
