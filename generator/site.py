@@ -296,6 +296,10 @@ def publish(new_site: Path, site: Path, spare: Path) -> None:
     os.rename(new_site, site)
     if old.exists():
         os.rename(old, spare)
+    else:  # the first site: give the next build (a daily update) one to sync into
+        first = SiteTree()
+        first.add_folder("", site)
+        first.sync(spare)
 
 
 def discard_stage(stage: Path, pages: int) -> None:
