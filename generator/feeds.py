@@ -10,6 +10,7 @@ format that reads it (HTML-escaped for RSS descriptions, type="text" in Atom).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import html
 import json
 import re
@@ -108,9 +109,10 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:
     """The papers among `ids` featured most recently (by first featured day), newest first."""
-    items = [FeedItem(archive.papers[pid], archive.featured[pid][0]) for pid in ids]
-    items.sort(key=lambda i: (-i.featured.toordinal(), -i.paper.upvotes, i.paper.id))
-    return items[: max(limit, 0)]
+    papers, featured = archive.papers, archive.featured
+    best = heapq.nsmallest(max(limit, 0), ids, key=lambda pid: (
+        -featured[pid][0].toordinal(), -papers[pid].upvotes, pid))
+    return [FeedItem(papers[pid], featured[pid][0]) for pid in best]
 
 
 def render_feeds(

@@ -374,3 +374,14 @@ def test_a_damaged_model_file_means_starting_over(tmp_path) -> None:
     state.write_bytes(state.read_bytes()[:300])
     more = [*old, paper("2606.00050", "Video Diffusion Again", "video latent motion")]
     assert related.related_papers(more, cache_path=cache) == related.related_papers(more)
+
+
+def test_in_background_sends_the_result_and_survives_a_dead_child(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    expected = related.related_papers(TOPICAL, k=2)
+    assert related.in_background(TOPICAL, 2, tmp_path / "related.json")() == expected
+    monkeypatch.setattr(related, "_send_related", lambda *args: os._exit(3))  # killed, say
+    assert related.in_background(TOPICAL, 2, tmp_path / "other.json")() == expected
