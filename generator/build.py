@@ -69,9 +69,20 @@ def _site_steps(
 ) -> None:
     notify("find related papers")
     with report.step("related"):  # in a forked process, while groups, feeds and JSON are made
-        related_of = related.in_background(
+        job = related.in_background(
             list(archive.papers.values()), config.pages.related, paths.build / "related.json",
-        ) if config.pages.related else dict
+        ) if config.pages.related else None
+    try:
+        _from_groups_on(paths, config, archive, index, report, notify, job)
+    finally:
+        if job is not None:
+            job.join()  # it writes its caches after sending the result
+
+
+def _from_groups_on(
+    paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
+    report: BuildReport, notify: Callable[[str], None], job: related.Background | None,
+) -> None:
     notify("group papers")
     with report.step("groups"):
         groups = archive.groups(config.pages)
@@ -82,7 +93,7 @@ def _site_steps(
     with report.step("export"):
         api_files = export.write_api(archive, paths.build / "api")
     with report.step("related-wait"):
-        similar = related_of()
+        similar = job.result() if job is not None else {}
     notify("write pages")
     with report.step("pages"):
         renderer = pages.PageRenderer(config, paths.templates)

@@ -382,6 +382,11 @@ def test_in_background_sends_the_result_and_survives_a_dead_child(
     import os
 
     expected = related.related_papers(TOPICAL, k=2)
-    assert related.in_background(TOPICAL, 2, tmp_path / "related.json")() == expected
+    job = related.in_background(TOPICAL, 2, tmp_path / "related.json")
+    assert job.result() == expected
+    job.join()
+    assert (tmp_path / "related.json").is_file()  # written after the answer was sent
     monkeypatch.setattr(related, "_send_related", lambda *args: os._exit(3))  # killed, say
-    assert related.in_background(TOPICAL, 2, tmp_path / "other.json")() == expected
+    job = related.in_background(TOPICAL, 2, tmp_path / "other.json")
+    assert job.result() == expected
+    job.join()
