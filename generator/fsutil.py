@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from generator.errors import GeneratorError
-from generator.tree import SiteTree
+from generator.tree import SiteTree, files_under
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +166,9 @@ class OutputCache:
 
     def finish(self) -> OutputCache:
         self.folder.mkdir(parents=True, exist_ok=True)
-        for parent, _dirs, files in os.walk(self.folder):
-            for file in files:
-                path = os.path.join(parent, file)
-                if os.path.relpath(path, self.folder).replace(os.sep, "/") not in self.keys:
-                    os.unlink(path)
+        for rel, path in list(files_under(self.folder)):
+            if rel not in self.keys:
+                os.unlink(path)
         data = json.dumps({"global": self.global_key, "files": self.keys}).encode()
         write_if_changed(self.manifest, data, durable=False)
         return self

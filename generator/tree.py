@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,13 +52,9 @@ class SiteTree:
         *, movable: bool = False,
     ) -> None:
         """Add every file under `folder` as `prefix` + its POSIX path relative to `folder`."""
-        root = str(folder)
-        for parent, _dirs, names in os.walk(root):
-            rel_dir = os.path.relpath(parent, root).replace(os.sep, "/")
-            base = prefix if rel_dir == "." else f"{prefix}{rel_dir}/"
-            for name in names:
-                if wanted is None or wanted(base.removeprefix(prefix) + name):
-                    self.add(base + name, os.path.join(parent, name), movable=movable)
+        for rel, path in files_under(folder):
+            if wanted is None or wanted(rel):
+                self.add(prefix + rel, path, movable=movable)
 
     def sync(self, target: Path) -> SyncReport:
         """Make `target` hold exactly these files, each the same inode as its source."""
@@ -103,6 +99,17 @@ class SiteTree:
             with contextlib.suppress(FileNotFoundError):  # removed with a parent above
                 os.rmdir(f"{root}/{rel}")  # empty by now: its files were not wanted
         return report
+
+
+def files_under(folder: Path | str) -> Iterator[tuple[str, str]]:
+    """(POSIX path relative to `folder`, path) of every file under `folder` (none if it
+    does not exist)."""
+    root = str(folder)
+    for parent, _dirs, names in os.walk(root):
+        rel_dir = os.path.relpath(parent, root).replace(os.sep, "/")
+        base = "" if rel_dir == "." else rel_dir + "/"
+        for name in names:
+            yield base + name, os.path.join(parent, name)
 
 
 def _scan(root: str) -> tuple[dict[str, int], set[str]]:
