@@ -214,3 +214,27 @@ def test_paper_pages_skipping_markdown_are_the_pages_markdown_makes(
     for page in pages:
         rel = page.relative_to(rich_site.site)
         assert page.read_bytes() == (through_markdown.site / rel).read_bytes(), rel
+
+
+def test_many_small_mkdocs_shards_build_the_same_site_and_keep_a_previous_one(
+    embedded_site: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large render is split into shards of at most MAX_SHARD pages, each rendered by a
+    process of its own, two at a time; the pages merge into the site a single MkDocs run
+    makes. The first publish also leaves build/site-previous (hard links of the site) for
+    the next build to sync into."""
+    from sitecheck import manifest
+
+    from generator import site
+
+    monkeypatch.setattr(site, "MIN_SHARD", 20)
+    monkeypatch.setattr(site, "MAX_SHARD", 60)  # ~330 pages: 6 shards
+    assert len(site._shards(list(range(330)), 2)) == 6
+    sharded = make_project(tmp_path / "p")
+    report = build_project(sharded)
+    assert report.pages_rendered > 300
+    assert manifest(sharded.site) == manifest(embedded_site.site)
+    previous = sharded.build / site.SPARE
+    assert manifest(previous) == manifest(sharded.site)
+    page = Path("papers", "2601.07525", "index.html")
+    assert (previous / page).stat().st_ino == (sharded.site / page).stat().st_ino
