@@ -69,7 +69,7 @@ def _site_steps(
 ) -> None:
     notify("find related papers")
     with report.step("related"):  # in a forked process, while groups, feeds and JSON are made
-        job = related.in_background(
+        job = related.Background(
             list(archive.papers.values()), config.pages.related, paths.build / "related.json",
         ) if config.pages.related else None
     try:

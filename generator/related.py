@@ -156,10 +156,6 @@ class Background:
         self._child.join()
 
 
-def in_background(papers: Sequence[Paper], k: int, cache_path: Path) -> Background:
-    return Background(papers, k, cache_path)
-
-
 def _send_related(papers: Sequence[Paper], k: int, cache_path: Path, writer) -> None:
     def deliver(result: Related) -> None:
         writer.send(result)

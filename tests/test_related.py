@@ -376,17 +376,17 @@ def test_a_damaged_model_file_means_starting_over(tmp_path) -> None:
     assert related.related_papers(more, cache_path=cache) == related.related_papers(more)
 
 
-def test_in_background_sends_the_result_and_survives_a_dead_child(
+def test_background_sends_the_result_and_survives_a_dead_child(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
     expected = related.related_papers(TOPICAL, k=2)
-    job = related.in_background(TOPICAL, 2, tmp_path / "related.json")
+    job = related.Background(TOPICAL, 2, tmp_path / "related.json")
     assert job.result() == expected
     job.join()
     assert (tmp_path / "related.json").is_file()  # written after the answer was sent
     monkeypatch.setattr(related, "_send_related", lambda *args: os._exit(3))  # killed, say
-    job = related.in_background(TOPICAL, 2, tmp_path / "other.json")
+    job = related.Background(TOPICAL, 2, tmp_path / "other.json")
     assert job.result() == expected
     job.join()
