@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import yaml
 from apiserver import FakeApi
 
 
@@ -25,8 +26,11 @@ from generator.config import Paths, load_config  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 
 
-def make_project(root: Path, content_from: Path | None = REPO / "content") -> Paths:
-    """A throwaway project: the repo's mkdocs.yml and site_config/, and a copy of content."""
+def make_project(
+    root: Path, content_from: Path | None = REPO / "content", settings: dict | None = None
+) -> Paths:
+    """A throwaway project: the repo's mkdocs.yml and site_config/, and a copy of content;
+    `settings` (if any) replace site_config/site.yml."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "mkdocs.yml", root / "mkdocs.yml")
     shutil.copytree(REPO / "site_config", root / "site_config")
@@ -34,7 +38,10 @@ def make_project(root: Path, content_from: Path | None = REPO / "content") -> Pa
         shutil.copytree(content_from, root / "content", ignore=shutil.ignore_patterns(".*"))
     else:
         (root / "content").mkdir()
-    return Paths(root)
+    paths = Paths(root)
+    if settings is not None:
+        paths.config_file.write_text(yaml.safe_dump(settings))
+    return paths
 
 
 def build_project(paths: Paths):  # noqa: ANN201

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from apiserver import FakeApi, load_items
 from click.testing import CliRunner
 from conftest import REPO, make_project
@@ -24,9 +23,7 @@ FAST = {"fetch": {"retries": 2, "max_wait": 0.05, "timeout": 0.5}}
 
 @pytest.fixture
 def project(tmp_path: Path) -> Paths:
-    paths = make_project(tmp_path / "p", content_from=None)
-    paths.config_file.write_text(yaml.safe_dump(FAST))
-    return paths
+    return make_project(tmp_path / "p", content_from=None, settings=FAST)
 
 
 def fetch(paths: Paths, api: FakeApi, *args: str):  # noqa: ANN201

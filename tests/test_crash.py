@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from apiserver import FakeApi, load_items
 from click.testing import CliRunner
 from conftest import REPO, build_project, make_project
@@ -93,8 +92,8 @@ def api_days(version: int) -> dict[str, list]:
 
 
 def test_killed_fetch_leaves_old_or_new_files_and_the_next_run_cleans_up(tmp_path: Path) -> None:
-    paths = make_project(tmp_path / "p", content_from=None)
-    paths.config_file.write_text(yaml.safe_dump({"fetch": {"retries": 0, "timeout": 10}}))
+    paths = make_project(tmp_path / "p", content_from=None,
+                         settings={"fetch": {"retries": 0, "timeout": 10}})
     reference = make_project(tmp_path / "reference", content_from=None)
     fetch = ["fetch", "--from", DAYS[0], "--to", DAYS[-1]]
     with FakeApi(api_days(1)) as api:

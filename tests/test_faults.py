@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import yaml
 from apiserver import FakeApi, load_items
 from click.testing import CliRunner, Result
 from conftest import REPO, build_project, make_project
@@ -34,9 +33,7 @@ FAST = {"fetch": {"retries": 1, "max_wait": 0.05, "timeout": 5}}
 
 @pytest.fixture
 def project(tmp_path: Path) -> Paths:
-    paths = make_project(tmp_path / "p", content_from=None)
-    paths.config_file.write_text(yaml.safe_dump(FAST))
-    return paths
+    return make_project(tmp_path / "p", content_from=None, settings=FAST)
 
 
 def day_file(paths: Paths, day: str = DAY) -> Path:

@@ -114,8 +114,7 @@ def closed_port_url() -> str:
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
-    paths = make_project(tmp_path_factory.mktemp("story"), content_from=None)
-    paths.config_file.write_text(yaml.safe_dump(CONFIG))
+    paths = make_project(tmp_path_factory.mktemp("story"), content_from=None, settings=CONFIG)
     s = Story(paths)
     with FakeApi({A: day_a(), B: day_b(), C: day_c()}) as api:
         s.run("first", "fetch", "--from", A, "--to", C, api=api, date=B)
@@ -331,8 +330,7 @@ def test_row30_thousands_of_papers_feeds_capped_by_config(
 ) -> None:
     """2,100 papers in content/ go through build(); MkDocs and Pagefind are stubbed out
     (they are what costs time here and do not touch the feeds), the rest runs for real."""
-    paths = make_project(tmp_path / "p", content_from=None)
-    paths.config_file.write_text(yaml.safe_dump({"feeds": {"items": 40}}))
+    paths = make_project(tmp_path / "p", content_from=None, settings={"feeds": {"items": 40}})
     first = dt.date(2026, 6, 1)
     text = store.dump_day(Day(date=first, papers=[paper(f"2609.00{i:03d}") for i in range(30)]))
     for d in range(70):  # the same day's YAML with other dates and ids: 30x faster than dumping
