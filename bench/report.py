@@ -160,6 +160,7 @@ def _search_lines(results: dict) -> list[str]:
             f"- **Next search** in the same modal (runtime loaded): median {med('warm_ms'):.0f} ms "
             f"(range {rng('warm_ms')} ms), {med('warm_bytes') / 1024:.0f} KB."
         ),
+        *_all_years_lines(queries, med, rng),
         (
             "- Both times include the component UI's input debounce (a fixed wait after the last "
             "keystroke, 150–300 ms in Pagefind 1.5's component UI), as a reader sees it."
@@ -176,6 +177,22 @@ def _search_lines(results: dict) -> list[str]:
             )
             + "."
         ),
+    ]
+
+
+def _all_years_lines(queries: list[dict], med, rng) -> list[str]:
+    """The "Search all years" step, on a site whose first search covers recent papers only."""
+    if not any(q.get("all_bytes") for q in queries):
+        return [
+            '- The first search covered the whole archive (no "Search all years" step).',
+        ]
+    return [
+        (
+            "- The first search covers the recent papers (`RECENT_PAGES` in generator/search.py);"
+            f" pressing **Search all years** then loads median {med('all_bytes') / 1024:.0f} KB more"
+            f" (range {rng('all_bytes', 1024)} KB), first result of the whole archive after "
+            f"{med('all_ms'):.0f} ms (range {rng('all_ms')} ms)."
+        )
     ]
 
 

@@ -11,7 +11,9 @@ does not compress, Pagefind's index files are gzipped at rest). Time is measured
 page: from the input event of the typed word to the first result link being added to the
 DOM (a MutationObserver), so Playwright's round trips are not counted; it includes the
 component UI's debounce, as a reader would see it. A second word is then typed in the same
-modal: the "warm" query, with Pagefind's runtime and WASM already loaded.
+modal: the "warm" query, with Pagefind's runtime and WASM already loaded. On an archive
+whose first search covers recent papers only, the reader's next step is measured too: the
+"Search all years" button, from its click to the first result of the whole archive.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ CHROMIUM_ARGS = [
 TRIGGER = "pagefind-modal-trigger button.pf-trigger-btn[aria-controls]"
 INPUT = "pagefind-modal dialog[open] input.pf-input"
 RESULT = "pagefind-modal .pf-result-link"
+ALL_YEARS = "pagefind-modal .dp-search-scope:not([hidden]) button"
 TIMEOUT_MS = 60_000
 
 # Arms a watch: window.__searchStart gets performance.now() at the input's next `input` event;
@@ -75,6 +78,9 @@ class Query:
     warm_ms: float  # a second word in the same modal
     warm_bytes: int
     by_kind: dict[str, int] = field(default_factory=dict)
+    # "Search all years" after the warm word (0 when the site's first search covers them all)
+    all_ms: float = 0.0
+    all_bytes: int = 0
 
 
 @dataclass
@@ -195,6 +201,24 @@ class _Search:
         shown_at = self.page.evaluate("performance.timeOrigin") + end
         return end - start, self.finished, shown_at
 
+    def all_years(self) -> tuple[float, list, float] | None:
+        """Press "Search all years", if shown; (ms from the click to the first result of
+        the widened search, requests, result epoch ms)."""
+        button = self.page.locator(ALL_YEARS)
+        if button.count() == 0:
+            return None
+        self.page.evaluate(WATCH, [INPUT, RESULT])
+        button.evaluate(
+            "el => el.addEventListener('click', () => { window.__searchStart = performance.now() },"
+            " {capture: true, once: true})"
+        )
+        self.finished.clear()
+        button.click()
+        end = self.page.evaluate("window.__firstResult")
+        start = self.page.evaluate("window.__searchStart")
+        shown_at = self.page.evaluate("performance.timeOrigin") + end
+        return end - start, self.finished, shown_at
+
     def settle(self, seconds: float = 1.0) -> list:
         time.sleep(seconds)  # late fragments, and request events still on their way
         done, self.finished[:] = list(self.finished), []
@@ -236,6 +260,13 @@ def measure(site: Path, words: list[str], progress=print, quiet=None) -> SearchR
                     by_kind[_kind(r.url)] = by_kind.get(_kind(r.url), 0) + _body_size(r)
                 warm_ms, _, warm_at = search.query(warm_word)
                 warm = [r for r in search.settle(0.5) if _finished_at(r) <= warm_at + 1]
+                all_ms, all_bytes = 0.0, 0
+                widened = search.all_years()
+                if widened is not None:
+                    all_ms, _, all_at = widened
+                    all_bytes = sum(
+                        _body_size(r) for r in search.settle(0.5) if _finished_at(r) <= all_at + 1
+                    )
                 query = Query(
                     word=word,
                     cold_ms=cold_ms,
@@ -247,6 +278,8 @@ def measure(site: Path, words: list[str], progress=print, quiet=None) -> SearchR
                     warm_ms=warm_ms,
                     warm_bytes=sum(_body_size(r) for r in warm),
                     by_kind=by_kind,
+                    all_ms=all_ms,
+                    all_bytes=all_bytes,
                 )
                 search.close()
                 queries.append(query)
@@ -254,6 +287,11 @@ def measure(site: Path, words: list[str], progress=print, quiet=None) -> SearchR
                     f"  search {i + 1}/{len(words)} {word!r}: first result {cold_ms:.0f} ms after"
                     f" typing, {query.cold_bytes / 1024:.0f} KB in {len(before)} responses"
                     f" since opening; warm {warm_word!r} {warm_ms:.0f} ms"
+                    + (
+                        f"; all years {all_ms:.0f} ms, {all_bytes / 1024:.0f} KB more"
+                        if widened is not None
+                        else ""
+                    )
                 )
         finally:
             browser.close()

@@ -29,7 +29,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from generator import store
+from generator import search, store
 from generator.config import Paths
 from generator.models import Day, Paper
 from generator.serve import make_server
@@ -280,6 +280,12 @@ def test_mobile_search_and_no_horizontal_scroll(open_context, base_url: str, tar
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     trigger.tap()
     _search(page, target)
+    # The year filter's menu opens on screen (Pagefind centres it under a centred button).
+    page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.tap()
+    menu = page.locator(f"{OPEN_MODAL} .pf-dropdown-menu")
+    menu.locator("[role=option]").first.wait_for()
+    box = menu.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     monitor.assert_clean()
 
 
@@ -331,7 +337,8 @@ def _paper(pid: str, title: str) -> Paper:
 
 @pytest.fixture(scope="module")
 def two_year_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    """A site with papers of 2025 and 2026, so search merges two yearly indexes."""
+    """A site with papers of 2025 and 2026, so search merges two yearly indexes; the first
+    search covers 2026 only (one paper is enough to be "recent" here)."""
     paths = make_project(tmp_path_factory.mktemp("two-years"), content_from=None)
     old = [
         _paper("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention"),
@@ -340,7 +347,9 @@ def two_year_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     store.save_day(paths.content, Day(date=dt.date(2025, 11, 3), papers=old))
     new = [_paper("2602.00001", "Retrieval Heads Revisited")]
     store.save_day(paths.content, Day(date=dt.date(2026, 2, 2), papers=new))
-    build_project(paths)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "RECENT_PAGES", 1)
+        build_project(paths)
     return paths
 
 
@@ -353,6 +362,9 @@ def subpath_url(two_year_site: Paths, tmp_path_factory: pytest.TempPathFactory) 
         yield url + "daily-papers/"
 
 
+SCOPE = f"{OPEN_MODAL} .dp-search-scope"
+
+
 def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
     browser: Browser, subpath_url: str, two_year_site: Paths
 ) -> None:
@@ -360,11 +372,64 @@ def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
     with monitored(browser, subpath_url, viewport=DESKTOP) as (page, monitor):
         page.goto(subpath_url)
         page.locator(TRIGGER).click()
+        # No 2026 paper matches, so the older years are searched at once, without asking.
         _search(page, Target("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention", OLD_WORD))
         assert any(url.startswith(f"{subpath_url}pagefind/2025/") for url in monitor.requests)
+        assert page.locator(SCOPE).is_hidden()
         page.locator(f"{RESULT_LINK}[href$='/papers/2511.00001/']").click()
         page.wait_for_url(f"{subpath_url}papers/2511.00001/")
         assert OLD_WORD in page.locator("h1").inner_text()
+        monitor.assert_clean()
+
+
+def test_search_covers_recent_papers_first_and_all_years_on_request(
+    browser: Browser, subpath_url: str
+) -> None:
+    older_bundle = f"{subpath_url}pagefind/2025/"
+    with monitored(browser, subpath_url, viewport=DESKTOP) as (page, monitor):
+        page.goto(subpath_url)
+        page.locator(TRIGGER).click()
+        page.locator(f"{OPEN_MODAL} input.pf-input").fill("abstract")  # in every abstract
+        assert _result_titles(page) == ["Retrieval Heads Revisited"]
+        scope = page.locator(SCOPE)
+        scope.wait_for()
+        assert " ".join(scope.inner_text().split()) == (
+            "Papers featured since 2 February 2026. Search all years (back to November 2025)"
+        )
+        assert not any(url.startswith(older_bundle) for url in monitor.requests)
+
+        page.locator(f"{SCOPE} button").click()
+        page.locator(f"{RESULT_LINK}[href$='/papers/2511.00001/']").wait_for()
+        assert sorted(_result_titles(page)) == [
+            f"{OLD_WORD} Lattices for Sparse Attention",
+            "Retrieval Heads Revisited",
+            "Scaling Laws for Tiny Models",
+        ]
+        assert page.locator(SCOPE).is_hidden()
+        assert page.locator(f"{OPEN_MODAL} input.pf-input").evaluate(
+            "el => el === document.activeElement"
+        )
+        assert any(url.startswith(older_bundle) for url in monitor.requests)
+
+        # The year filter lists the merged years now, and narrows the results to one.
+        page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.click()
+        years = page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown [role=option]")
+        years.first.wait_for()
+        assert [" ".join(t.split()) for t in years.all_inner_texts()] == ["2025 2", "2026 1"]
+        years.first.click()
+        page.locator(f"{RESULT_LINK}[href$='/papers/2602.00001/']").wait_for(state="detached")
+        assert sorted(_result_titles(page)) == [
+            f"{OLD_WORD} Lattices for Sparse Attention",
+            "Scaling Laws for Tiny Models",
+        ]
+
+        # The choice lasts for the tab: the next page searches all years from the start.
+        page.goto(f"{subpath_url}papers/2602.00001/")
+        page.locator(TRIGGER).click()
+        page.locator(f"{OPEN_MODAL} input.pf-input").fill("abstract")
+        page.locator(f"{RESULT_LINK}[href$='/papers/2511.00002/']").wait_for()
+        assert len(_result_titles(page)) == 3
+        assert page.locator(SCOPE).is_hidden()
         monitor.assert_clean()
 
 

@@ -82,9 +82,15 @@ def fragments(bundle: Path) -> dict[str, dict]:
     return records
 
 
-def merged(site: Path) -> list[str]:
+def merge_data(site: Path) -> dict:
     script = (site / "pagefind" / search.MERGE_SCRIPT).read_text(encoding="utf-8")
-    return json.loads(re.search(r"dailyPapersSearchIndexes = (\[.*\]);", script).group(1))
+    return json.loads(re.search(r"dailyPapersSearchIndexes = (\{.*\});", script).group(1))
+
+
+def merged(site: Path) -> list[str]:
+    """The bundles the browser merges, recent ones first."""
+    data = merge_data(site)
+    return data["recent"] + data["older"]
 
 
 def page_count(bundle: Path) -> int:
@@ -141,6 +147,27 @@ def test_unchanged_rebuild_runs_pagefind_zero_times(tmp_path: Path, runs: list[s
     assert runs == []
     assert files(first / "pagefind") == files(second / "pagefind")
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache/src").rglob("*")} == sources
+
+
+def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # three_years(): 2026 has 2 papers, 2025 has 2 (one of them first featured in 2024), 2024 1.
+    assert merge_data(index(three_years(), tmp_path, tmp_path / "c1")) == {
+        "recent": ["2025/", "2024/"],  # 5 papers, fewer than RECENT_PAGES: all of them
+        "older": [],
+    }
+    monkeypatch.setattr(search, "RECENT_PAGES", 3)
+    assert merge_data(index(three_years(), tmp_path, tmp_path / "c2")) == {
+        "recent": ["2025/"],  # 2026 and 2025 hold 4 papers, at least 3
+        "older": ["2024/"],
+        "since": "2 June 2025",  # the first day a paper of the recent slices was last featured
+        "oldest": "March 2024",
+    }
+    monkeypatch.setattr(search, "RECENT_PAGES", 2)
+    data = merge_data(index(three_years(), tmp_path, tmp_path / "c3"))
+    assert (data["recent"], data["older"]) == ([], ["2025/", "2024/"])
+    assert (data["since"], data["oldest"]) == ("5 January 2026", "March 2024")
 
 
 def test_a_change_reindexes_only_its_year_and_equals_a_full_build(
