@@ -45,7 +45,6 @@ digest: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy types-PyYAML
 	$(BIN)/ruff check generator tests
-	$(BIN)/ruff format --check generator tests
 
 clean:
 	rm -rf build site .site-* .pytest_cache

@@ -10,7 +10,6 @@ import errno
 import functools
 import os
 import pathlib
-import shutil
 import subprocess
 import sys
 import time

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -15,7 +14,7 @@ from apiserver import FakeApi, load_items
 from click.testing import CliRunner
 from conftest import build_project, make_project
 from lxml import etree
-from sitecheck import Page, load
+from sitecheck import Page
 
 from generator.cli import cli
 from generator.config import Paths

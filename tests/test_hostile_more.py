@@ -375,6 +375,7 @@ def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one() 
     The model caps abstracts at 20,000 characters; model_construct skips that cap here,
     so the renderers themselves are shown to be linear."""
     import markdown
+
     from generator.config import SiteConfig
     from generator.pages import PageRenderer
 

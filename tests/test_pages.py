@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from tests_paths import GOLDEN, REPO
 
 from generator import pages, store
 from generator.config import SiteConfig
-from tests_paths import GOLDEN, REPO
 
 
 def render_all() -> dict[str, str]:

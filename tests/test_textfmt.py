@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from html import unescape
 import time
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
