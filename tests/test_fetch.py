@@ -395,7 +395,10 @@ def test_the_limiter_counts_retries(api_server: FakeApi) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("status", 503))
     fetch_day(api_server, rate_limit=1, rate_window=0.3, max_wait=0.01)
-    assert len(api_server.requests) == 2 and gaps(api_server)[0] >= 0.27
+    # Without the limiter the retry would follow after ~0.01 s (max_wait). The gap is taken
+    # at the server, where the first request also carries the connection's set-up, so a
+    # loaded machine (the suite runs on 2 workers) can shorten it by tens of milliseconds.
+    assert len(api_server.requests) == 2 and gaps(api_server)[0] >= 0.2
 
 
 def test_retry_after_http_date_is_parsed() -> None:
