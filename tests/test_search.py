@@ -14,7 +14,7 @@ import pytest
 
 from generator import search
 from generator.errors import BuildError
-from generator.models import Day, Organization, Paper
+from generator.models import Day, Paper
 from generator.pages import Archive
 
 HOSTILE_TITLE = '<script>alert("x")</script> Bounds for $a<b$ & </main><h1>Fake</h1>'
@@ -101,16 +101,8 @@ def page_count(bundle: Path) -> int:
 # ---------------------------------------------------------------- tests
 
 
-HOSTILE_ORG = '<b>Lab</b> "A", B: C & </p></main><script>x</script>'
-
-
 def test_lean_pages_escape_hostile_text(tmp_path: Path) -> None:
-    days = three_years()
-    hostile = days[1].papers[0]
-    days[1].papers[0] = hostile.model_copy(
-        update={"organization": Organization(name="lab", fullname=HOSTILE_ORG)}
-    )
-    site = index(days, tmp_path, tmp_path / "cache")
+    site = index(three_years(), tmp_path, tmp_path / "cache")
     source = (tmp_path / "cache/src/2025/papers/2506.00001/index.html").read_text()
     assert "<script>" not in source and "</main><h1>" not in source
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in source
@@ -124,18 +116,7 @@ def test_lean_pages_escape_hostile_text(tmp_path: Path) -> None:
     record = fragments(site / "pagefind" / "2025")["/papers/2506.00001/"]
     assert record["meta"]["title"] == HOSTILE_TITLE
     assert record["meta"]["date"] == "2025-06-02"
-    # The organization as text, and as a filter value Pagefind can match (no `"`).
-    assert HOSTILE_ORG in record["content"]
-    assert record["content"].count("Lab") == 1
-    assert record["filters"] == {
-        "year": ["2025"],
-        "organization": [HOSTILE_ORG.replace('"', "'")],
-    }
-    assert merge_data(site)["filters"] == ["year", "organization"]
-    # A paper without an organization is in no organization's filter.
-    assert fragments(site / "pagefind" / "2024")["/papers/2403.00001/"]["filters"] == {
-        "year": ["2024"]
-    }
+    assert record["filters"] == {"year": ["2025"]}
 
 
 def test_one_bundle_per_year_newest_is_primary(tmp_path: Path, runs: list[str]) -> None:
@@ -175,7 +156,6 @@ def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
     assert merge_data(index(three_years(), tmp_path, tmp_path / "c1")) == {
         "recent": ["2025/", "2024/"],  # 5 papers, fewer than RECENT_PAGES: all of them
         "older": [],
-        "filters": ["year"],  # no paper has an organization
     }
     monkeypatch.setattr(search, "RECENT_PAGES", 3)
     assert merge_data(index(three_years(), tmp_path, tmp_path / "c2")) == {
@@ -183,7 +163,6 @@ def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
         "older": ["2024/"],
         "since": "2 June 2025",  # the first day a paper of the recent slices was last featured
         "oldest": "March 2024",
-        "filters": ["year"],
     }
     monkeypatch.setattr(search, "RECENT_PAGES", 2)
     data = merge_data(index(three_years(), tmp_path, tmp_path / "c3"))
@@ -232,7 +211,6 @@ def test_empty_archive_has_a_valid_primary_index(tmp_path: Path) -> None:
     assert fragments(bundles)["/"]["meta"]["title"] == "No papers yet"
     assert (bundles / "pagefind-component-ui.js").is_file()
     assert merged(site) == []
-    assert merge_data(site)["filters"] == []  # the modal shows no filter menu
     # The first paper replaces the stand-in.
     site = index([day("2026-01-05", paper("2601.00001"))], tmp_path, tmp_path / "cache")
     assert set(fragments(site / "pagefind")) == {"/papers/2601.00001/"}
