@@ -5,8 +5,9 @@ Pagefind's memory grows with the index it builds (about 160 KB per page: 20,000 
 featured day, and a year with more than MAX_PAGES papers is cut into calendar halves,
 quarters or months. Each slice is a folder of lean HTML pages (title, authors, abstract) in
 the build cache, indexed by its own Pagefind run; a slice whose pages hash as before keeps
-its cached bundle, so a daily update re-indexes only the newest slice. Pagefind's output is
-byte-identical for identical input, so an incremental build equals a full one.
+its cached bundle, so a daily update re-indexes only the newest slice. Pagefind's output,
+once generator/pagefind_bundle.py has put its filters in order, is byte-identical for
+identical input, so an incremental build equals a full one.
 
 The browser merges the bundles: the newest slice is the primary bundle at site/pagefind/
 (with Pagefind's scripts), every other one a data-only bundle at site/pagefind/<slice>/,
@@ -44,13 +45,15 @@ from pathlib import Path
 from generator.errors import BuildError
 from generator.fsutil import atomic_write, write_if_changed
 from generator.models import Paper
+from generator.pagefind_bundle import canonicalize
 from generator.pages import Archive
 from generator.tree import SiteTree
 
 log = logging.getLogger(__name__)
 
-#: Bump when the lean page layout or the Pagefind command changes: every slice is re-indexed.
-FORMAT = "1"
+#: Bump when the lean page layout, the Pagefind command or what pagefind_bundle.py does to its
+#: output changes: every slice is re-indexed.
+FORMAT = "2"
 #: A first search covers the newest slices that hold at least this many papers together
 #: (about five months at 20 papers a day; the whole archive if it is smaller).
 RECENT_PAGES = 3000
@@ -101,6 +104,7 @@ class SearchIndex:
         by_slice = members(archive)
         self.sources = lean_sources(archive, by_slice)
         self.first_day = {name: min(day for _pid, day in items) for name, items in by_slice.items()}
+        self.filters = filter_names(archive)
         self.manifest_file = self.cache_dir / "manifest.json"
         self.manifest = _read_manifest(self.manifest_file)
         _drop_stale_slices(self.cache_dir, self.manifest, keep=set(self.sources))
@@ -156,9 +160,8 @@ class SearchIndex:
         )
         newest_first = sorted(self.sources, reverse=True)
         _add_bundles(self.cache_dir / "index", newest_first, tree)
-        script = merge_script(
-            newest_first, {name: len(pages) for name, pages in self.sources.items()}, self.first_day
-        )
+        sizes = {name: len(pages) for name, pages in self.sources.items()}
+        script = merge_script(newest_first, sizes, self.first_day, self.filters)
         merge_file = self.cache_dir / MERGE_SCRIPT
         write_if_changed(merge_file, script, durable=False)
         tree.add(f"{BUNDLE_DIR}/{MERGE_SCRIPT}", merge_file)
@@ -226,12 +229,23 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
         f"<p>{e(', '.join(paper.authors))}</p>",
     ]
     if paper.organization:
-        lines.append(f"<p>{e(paper.organization.fullname or paper.organization.name)}</p>")
+        org = paper.organization.fullname or paper.organization.name
+        lines.append(f"<p>{e(org)}</p>")
+        value = e(filter_value(org))  # not indexed as text again: data-pagefind-ignore
+        lines.append(f'<div data-pagefind-ignore><span data-pagefind-filter="organization">'
+                     f"{value}</span></div>")
     lines.append(f"<p>{e(paper.summary)}</p>")
     if paper.keywords:
         lines.append(f"<p>{e(', '.join(paper.keywords))}</p>")
     lines.append("</main>\n</body>\n</html>\n")
     return "\n".join(lines).encode("utf-8")
+
+
+def filter_value(text: str) -> str:
+    """A filter value Pagefind can match. Its browser code hands the selected values to its
+    WASM as JSON, which reads a value holding `"` or a backslash differently from the value
+    it indexed, so that filter would match nothing (Pagefind 1.5.2, tested in the browser)."""
+    return text.replace('"', "'").replace("\\", "/")
 
 
 #: Pagefind refuses to write an index of no pages, and its browser code rejects one without
@@ -318,6 +332,7 @@ def _run_pagefind(src: Path, bundle: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
         raise BuildError(f"{src}: Pagefind failed (exit {proc.returncode}): {tail}")
+    canonicalize(tmp)  # Pagefind writes filters in a random order: see pagefind_bundle.py
     old = bundle.with_name(f".{bundle.name}.old-{os.getpid()}")
     if bundle.exists():
         os.rename(bundle, old)
@@ -340,15 +355,29 @@ def _add_bundles(index_root: Path, names: list[str], tree: SiteTree) -> None:
         tree.add_folder(f"{BUNDLE_DIR}/{name}/", index_root / name, _is_data)
 
 
+def filter_names(archive: Archive) -> list[str]:
+    """The filters the lean pages set: the modal shows a menu for these only (a menu of no
+    values would say 'No filter found')."""
+    if not archive.papers:
+        return []
+    if any(paper.organization for paper in archive.papers.values()):
+        return ["year", "organization"]
+    return ["year"]
+
+
 def merge_script(
-    newest_first: list[str], sizes: dict[str, int], first_day: dict[str, dt.date]
+    newest_first: list[str],
+    sizes: dict[str, int],
+    first_day: dict[str, dt.date],
+    filters: list[str],
 ) -> bytes:
     """The script that tells assets/search.js which bundles to merge, and when.
 
     `recent`: merged for every search, with the primary (newest) one, until they hold
     RECENT_PAGES papers; `older`: merged when the reader asks (or the recent ones match
-    nothing). `since` and `oldest` label the two for the reader. Paths are relative to
-    pagefind/; every value is made here from slice names and dates, none from paper data.
+    nothing). `since` and `oldest` label the two for the reader; `filters` names the
+    filters the index has. Paths are relative to pagefind/; every value is made here from
+    slice names, dates and fixed names, none from paper data.
     """
     recent: list[str] = []
     total = 0
@@ -361,6 +390,7 @@ def merge_script(
     data: dict[str, object] = {
         "recent": [f"{name}/" for name in recent[1:]],
         "older": [f"{name}/" for name in older],
+        "filters": filters,
     }
     if older:
         since = min(first_day[name] for name in recent)

@@ -32,7 +32,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from generator import search, store
 from generator.config import Paths
-from generator.models import Day, Paper
+from generator.models import Day, Organization, Paper
 from generator.serve import make_server
 
 pytestmark = pytest.mark.browser
@@ -297,6 +297,9 @@ def test_mobile_search_and_no_horizontal_scroll(open_context, base_url: str, tar
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     trigger.tap()
     _search(page, target)
+    # No paper here has an organization, so the modal has no organization menu.
+    assert page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown").count() == 1
+    assert page.locator("pagefind-filter-dropdown[filter=organization]").count() == 0
     # The year filter's menu opens on screen (Pagefind centres it under a centred button).
     page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.tap()
     menu = page.locator(f"{OPEN_MODAL} .pf-dropdown-menu")
@@ -340,7 +343,13 @@ def test_paper_page_renders_math_as_mathml(browser: Browser, math_site: str):
 OLD_WORD = "Quasicrystalline"
 
 
-def _paper(pid: str, title: str) -> Paper:
+#: An organization's name as Hugging Face could send it: the menu shows it as text, with
+#: the characters Pagefind's filters cannot match replaced (search.filter_value).
+LAB = 'Acme <b>AI</b> "Lab" \\ 2'
+LAB_SHOWN = "Acme <b>AI</b> 'Lab' / 2"
+
+
+def _paper(pid: str, title: str, org: str | None = None) -> Paper:
     return Paper(
         id=pid,
         title=title,
@@ -349,6 +358,7 @@ def _paper(pid: str, title: str) -> Paper:
         published=dt.date(2025, 1, 1),
         upvotes=3,
         comments=0,
+        organization=Organization(name="acme", fullname=org) if org else None,
     )
 
 
@@ -359,10 +369,10 @@ def two_year_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     paths = make_project(tmp_path_factory.mktemp("two-years"), content_from=None)
     old = [
         _paper("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention"),
-        _paper("2511.00002", "Scaling Laws for Tiny Models"),
+        _paper("2511.00002", "Scaling Laws for Tiny Models", org=LAB),
     ]
     store.save_day(paths.content, Day(date=dt.date(2025, 11, 3), papers=old))
-    new = [_paper("2602.00001", "Retrieval Heads Revisited")]
+    new = [_paper("2602.00001", "Retrieval Heads Revisited", org=LAB)]
     store.save_day(paths.content, Day(date=dt.date(2026, 2, 2), papers=new))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(search, "RECENT_PAGES", 1)
@@ -380,6 +390,8 @@ def subpath_url(two_year_site: Paths, tmp_path_factory: pytest.TempPathFactory) 
 
 
 SCOPE = f"{OPEN_MODAL} .dp-search-scope"
+YEAR_MENU = f"{OPEN_MODAL} pagefind-filter-dropdown[filter=year]"
+ORG_MENU = f"{OPEN_MODAL} pagefind-filter-dropdown[filter=organization]"
 
 
 def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
@@ -429,12 +441,22 @@ def test_search_covers_recent_papers_first_and_all_years_on_request(
         assert any(url.startswith(older_bundle) for url in monitor.requests)
 
         # The year filter lists the merged years now, and narrows the results to one.
-        page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.click()
-        years = page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown [role=option]")
+        page.locator(f"{YEAR_MENU} button").first.click()
+        years = page.locator(f"{YEAR_MENU} [role=option]")
         years.first.wait_for()
         assert [" ".join(t.split()) for t in years.all_inner_texts()] == ["2025 2", "2026 1"]
         years.first.click()
         _wait_for_titles(page, [everything[0], everything[2]])
+        page.locator(f"{YEAR_MENU} button").first.click()  # closes the year menu
+
+        # The organization filter lists the organizations among these results, as text.
+        page.locator(f"{ORG_MENU} button").first.click()
+        orgs = page.locator(f"{ORG_MENU} [role=option]")
+        orgs.first.wait_for()
+        assert [" ".join(t.split()) for t in orgs.all_inner_texts()] == [f"{LAB_SHOWN} 1"]
+        assert page.locator(f"{ORG_MENU} b").count() == 0
+        orgs.first.click()
+        _wait_for_titles(page, [everything[2]])
 
         # The choice lasts for the tab: the next page searches all years from the start.
         page.goto(f"{subpath_url}papers/2602.00001/")

@@ -10,11 +10,12 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+import cbor2
 import pytest
 
-from generator import search
+from generator import pagefind_bundle, search
 from generator.errors import BuildError
-from generator.models import Day, Paper
+from generator.models import Day, Organization, Paper
 from generator.pages import Archive
 
 HOSTILE_TITLE = '<script>alert("x")</script> Bounds for $a<b$ & </main><h1>Fake</h1>'
@@ -101,8 +102,16 @@ def page_count(bundle: Path) -> int:
 # ---------------------------------------------------------------- tests
 
 
+HOSTILE_ORG = '<b>Lab</b> "A", B: C & </p></main><script>x</script>'
+
+
 def test_lean_pages_escape_hostile_text(tmp_path: Path) -> None:
-    site = index(three_years(), tmp_path, tmp_path / "cache")
+    days = three_years()
+    hostile = days[1].papers[0]
+    days[1].papers[0] = hostile.model_copy(
+        update={"organization": Organization(name="lab", fullname=HOSTILE_ORG)}
+    )
+    site = index(days, tmp_path, tmp_path / "cache")
     source = (tmp_path / "cache/src/2025/papers/2506.00001/index.html").read_text()
     assert "<script>" not in source and "</main><h1>" not in source
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in source
@@ -116,7 +125,18 @@ def test_lean_pages_escape_hostile_text(tmp_path: Path) -> None:
     record = fragments(site / "pagefind" / "2025")["/papers/2506.00001/"]
     assert record["meta"]["title"] == HOSTILE_TITLE
     assert record["meta"]["date"] == "2025-06-02"
-    assert record["filters"] == {"year": ["2025"]}
+    # The organization as text, and as a filter value Pagefind can match (no `"`).
+    assert HOSTILE_ORG in record["content"]
+    assert record["content"].count("Lab") == 1
+    assert record["filters"] == {
+        "year": ["2025"],
+        "organization": [HOSTILE_ORG.replace('"', "'")],
+    }
+    assert merge_data(site)["filters"] == ["year", "organization"]
+    # A paper without an organization is in no organization's filter.
+    assert fragments(site / "pagefind" / "2024")["/papers/2403.00001/"]["filters"] == {
+        "year": ["2024"]
+    }
 
 
 def test_one_bundle_per_year_newest_is_primary(tmp_path: Path, runs: list[str]) -> None:
@@ -156,6 +176,7 @@ def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
     assert merge_data(index(three_years(), tmp_path, tmp_path / "c1")) == {
         "recent": ["2025/", "2024/"],  # 5 papers, fewer than RECENT_PAGES: all of them
         "older": [],
+        "filters": ["year"],  # no paper has an organization
     }
     monkeypatch.setattr(search, "RECENT_PAGES", 3)
     assert merge_data(index(three_years(), tmp_path, tmp_path / "c2")) == {
@@ -163,6 +184,7 @@ def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
         "older": ["2024/"],
         "since": "2 June 2025",  # the first day a paper of the recent slices was last featured
         "oldest": "March 2024",
+        "filters": ["year"],
     }
     monkeypatch.setattr(search, "RECENT_PAGES", 2)
     data = merge_data(index(three_years(), tmp_path, tmp_path / "c3"))
@@ -211,6 +233,7 @@ def test_empty_archive_has_a_valid_primary_index(tmp_path: Path) -> None:
     assert fragments(bundles)["/"]["meta"]["title"] == "No papers yet"
     assert (bundles / "pagefind-component-ui.js").is_file()
     assert merged(site) == []
+    assert merge_data(site)["filters"] == []  # the modal shows no filter menu
     # The first paper replaces the stand-in.
     site = index([day("2026-01-05", paper("2601.00001"))], tmp_path, tmp_path / "cache")
     assert set(fragments(site / "pagefind")) == {"/papers/2601.00001/"}
@@ -254,3 +277,67 @@ def test_a_year_too_big_for_one_run_is_cut_into_calendar_slices(
     assert {k: len(v) for k, v in sources.items()} == {"2026-h1": 3, "2026-h2": 3}
     # The newest slice sorts last, so it becomes the primary bundle.
     assert max(sources) == "2026-h2"
+
+
+# ---------------------------------------------------------------- deterministic bundles
+
+
+def with_orgs(count: int) -> list[Day]:
+    """One year of papers from `count` organizations (a filter with `count` values)."""
+    papers = [
+        paper(f"2601.{i:05d}").model_copy(
+            update={"organization": Organization(name=f"lab{i}", fullname=f"Lab {i}")}
+        )
+        for i in range(count)
+    ]
+    return [day("2026-01-05", *papers[: count // 2]), day("2026-01-06", *papers[count // 2 :])]
+
+
+def filter_chunks(bundle: Path) -> dict[str, list]:
+    """{filter name: [[value, [page, ...]], ...]} as the bundle stores them."""
+    chunks = {}
+    for path in (bundle / "filter").glob("*.pf_filter"):
+        name, values = pagefind_bundle.read(path)
+        chunks[name] = values
+    return chunks
+
+
+def test_a_filter_of_many_values_is_written_the_same_on_every_run(tmp_path: Path) -> None:
+    # Pagefind 1.5.2 orders a filter's values (and the filters) at random on each run; for
+    # 12 organizations two runs agreeing by chance is a 1 in 479,001,600 event.
+    first = index(with_orgs(12), tmp_path, tmp_path / "cache-a")
+    second = index(with_orgs(12), tmp_path, tmp_path / "cache-b")
+    assert files(first / "pagefind") == files(second / "pagefind")
+    orgs = filter_chunks(first / "pagefind")["organization"]
+    assert [value for value, _pages in orgs] == sorted(f"Lab {i}" for i in range(12))
+    assert all(len(pages) == 1 for _value, pages in orgs)
+    # The entry file names the rewritten metadata, which names the rewritten chunks.
+    entry = json.loads((first / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    meta = pagefind_bundle.read(
+        first / "pagefind" / f"pagefind.{entry['languages']['en']['hash']}.pf_meta"
+    )
+    listed = meta[pagefind_bundle.META_FILTERS]
+    assert [name for name, _hash in listed] == ["organization", "year"]
+    assert {chunk for _name, chunk in listed} == {
+        p.stem for p in (first / "pagefind" / "filter").glob("*.pf_filter")
+    }
+    # Rewriting a rewritten bundle changes nothing.
+    before = files(tmp_path / "cache-a/index/2026")
+    assert pagefind_bundle.canonicalize(tmp_path / "cache-a/index/2026")
+    assert files(tmp_path / "cache-a/index/2026") == before
+
+
+def test_an_unknown_bundle_layout_is_left_as_pagefind_wrote_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    index(with_orgs(3), tmp_path, tmp_path / "cache")
+    bundle = tmp_path / "cache/index/2026"
+    meta = next(bundle.glob("*.pf_meta"))
+    meta.write_bytes(gzip.compress(b"pagefind_dcd" + cbor2.dumps(["9.0", [], [], "no filters"])))
+    before = files(bundle)
+    assert not pagefind_bundle.canonicalize(bundle)
+    assert files(bundle) == before
+    assert f"{meta.name}: no list of [filter, chunk] at 3" in caplog.text
+    (bundle / "pagefind-entry.json").write_text("{}", encoding="utf-8")
+    assert not pagefind_bundle.canonicalize(bundle)
+    assert "pagefind-entry.json: 'languages'" in caplog.text

@@ -14,7 +14,10 @@
 //    Paths are absolute paths derived from this page's script URL, so a site served under a
 //    sub-path (https://example.org/daily-papers/) works; Pagefind's result URLs are relative
 //    to the folder above pagefind/ for every bundle.
-// 2. Material's search shortcuts: `/` is the trigger's own `shortcut` attribute; `s` and `f`
+// 2. The modal's filter menus: a menu whose filter the index does not have (`filters` in the
+//    generated script; e.g. no paper has an organization) is removed, as Pagefind would
+//    show it with "No filter found".
+// 3. Material's search shortcuts: `/` is the trigger's own `shortcut` attribute; `s` and `f`
 //    are bound here.
 (function () {
   var components = window.PagefindComponents;
@@ -26,6 +29,10 @@
   var older = indexes.older || [];
   var KEY = "dailypapers-search-all-years";
   var allYears = older.length === 0 || allYearsRemembered();
+  var filters = indexes.filters || [];
+  document.querySelectorAll(".dp-search-tools pagefind-filter-dropdown").forEach(function (menu) {
+    if (filters.indexOf(menu.getAttribute("filter")) < 0) menu.remove();
+  });
   var instance = components.getInstanceManager().getInstance("default");
   instance.options.bundlePath = bundle;
   instance.options.mergeIndex = recent.concat(allYears ? older : []).map(function (path) {
