@@ -4,9 +4,10 @@
     related = related_papers(papers, k=5, cache_path=paths.build / "related.json")
     related["2606.01234"]  # -> ("2606.04321", ...), best first
 
-Similarity is the cosine of TF-IDF vectors (scikit-learn's TfidfVectorizer counts terms:
-sublinear tf, English stop words, float32; rows l2-normalised). The IDF counts only the
-papers published before the newest paper's year (all papers while the archive spans one
+Similarity is the cosine of TF-IDF vectors (terms: lower-cased runs of 2+ word characters
+without STOP_WORDS; sublinear tf, smoothed IDF, float32; rows l2-normalised), computed with
+numpy and scipy.sparse alone (importing scikit-learn for its vectoriser cost ~1.2 s a
+build). The IDF counts only the papers published before the newest paper's year (all papers while the archive spans one
 year), so adding a day moves no old paper's vector: only the lists a new paper enters change
 (~140 of 20,000 a day, against ~490 with the textbook IDF, each a page to render again).
 Once a year, on the first paper of a new year, every list is computed afresh. A paper's
@@ -20,16 +21,16 @@ papers, ~30 s); this keeps it sparse. Scores are computed in blocks of CHUNK_ROW
 bounded.
 
 Cost (1,000 days x 20 = 20,000 synthetic papers, one core): ~3.5 s to compute from
-scratch, plus ~1 s to import scikit-learn, and ~260 MB above the archive. A build that
-only adds papers (a daily update) extends the model the last computation saved instead
-(_Model.extend: ~0.5 s plus the import), with exactly the same result.
+scratch and ~260 MB above the archive. A build that only adds papers (a daily update)
+extends the model the last computation saved instead (_Model.extend: ~0.5 s), with exactly
+the same result.
 
 Cache. Besides the model (build/related-state.npz, ~25 MB at 20,000 papers), the result
 depends only on the set of (id, title, abstract) triples, `k` and the
 algorithm (and the papers' publication years); with `cache_path` it is stored as JSON (1.5
 MB at 20,000 papers) under a sha256 of the sorted triples, the publication years, k, the
-constants below and the scikit-learn version. A hit costs hashing the texts and reading the
-file (~0.25 s at 20,000) and does not import scikit-learn. The file is written atomically
+constants below and the scipy version. A hit costs hashing the texts and reading the
+file (~0.25 s at 20,000) and does not import scipy. The file is written atomically
 (fsutil.atomic_write); a missing, stale, unreadable or corrupt file is a miss and is
 rewritten, and a cache that cannot be written is logged: neither fails the build.
 """
@@ -40,6 +41,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import re
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
@@ -56,7 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Bump when anything that changes the result changes (tokens, weights, ranking).
-ALGORITHM_VERSION = 3
+ALGORITHM_VERSION = 4
 #: Share of the cosine that comes from the titles alone (the rest from title + abstract).
 TITLE_WEIGHT = 0.3
 #: A paper is compared to others through its QUERY_TERMS heaviest terms (as Lucene's
@@ -140,6 +142,16 @@ class Background:
         self._child.start()
         writer.close()
 
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Wait for the child to write its caches; end it if its result was never taken
+        (the build failed on the way): it would wait forever to send it."""
+        if not self._reader.closed and self._child.is_alive():
+            self._child.terminate()
+        self.join()
+
     def result(self) -> Related:
         try:
             answer = self._reader.recv()
@@ -200,12 +212,27 @@ def _digests(titles: list[str], summaries: list[str]) -> list[bytes]:
             for t, s in zip(titles, summaries)]
 
 
-def _analyzer() -> Callable[[str], list[str]]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+#: Words too common in English prose to say what a paper is about (our own list; the IDF
+#: lowers other frequent words by itself).
+STOP_WORDS = frozenset("""
+a about above after again against all almost along already also although always am among
+an and another any anyone anything are around as at be became because been before being
+below between both but by can cannot could did do does doing done down during each either
+else enough etc even ever every few for from further had has have having he her here hers
+herself him himself his how however i if in into is it its itself just least less many may
+me might more most much must my myself neither no nor not now of off often on once one only
+onto or other others otherwise our ours ourselves out over own per perhaps rather same she
+should since so some such than that the their theirs them themselves then there thereby
+therefore these they this those though through thus to too toward towards under until up
+upon us very via was we well were what whatever when where whereas whether which while who
+whom whose why will with within without would yet you your yours yourself yourselves
+""".split())
+_TOKEN = re.compile(r"\w\w+")  # runs of two or more word characters
 
-    # The default pattern's tokens (runs of 2+ word characters) without its \b assertions,
-    # which findall does not need: a third faster on 20,000 abstracts.
-    return TfidfVectorizer(stop_words="english", token_pattern=r"\w\w+").build_analyzer()
+
+def _analyze(text: str) -> list[str]:
+    """A text's terms: lower-cased runs of 2+ word characters, stop words left out."""
+    return [token for token in _TOKEN.findall(text.lower()) if token not in STOP_WORDS]
 
 
 class _Model:
@@ -228,7 +255,7 @@ class _Model:
             frozen: list[bool] | None) -> _Model:
         import numpy as np
 
-        analyze, vocabulary = _analyzer(), {}
+        analyze, vocabulary = _analyze, {}
         whole = _term_ids([f"{t}\n{s}" for t, s in zip(titles, summaries)], analyze, vocabulary)
         terms, place = _sorted_terms(vocabulary)
         counts = _counts(whole, place)
@@ -277,7 +304,7 @@ class _Model:
             return None
         if len(new_rows) == 0:
             return self
-        analyze = _analyzer()
+        analyze = _analyze
         vocabulary = {term: i for i, term in enumerate(self.terms)}
         added = new_rows.tolist()
         new_whole = _term_ids([f"{titles[r]}\n{summaries[r]}" for r in added], analyze,
@@ -420,7 +447,7 @@ class _Model:
 
 def _state_head(k: int) -> str:
     return (f"{ALGORITHM_VERSION}|{TITLE_WEIGHT}|{QUERY_TERMS}|{_SET_ASIDE_BELOW}|"
-            f"{_sklearn_version()}|k={k}")
+            f"{_scipy_version()}|k={k}")
 
 
 def _term_ids(texts: list[str], analyze: Callable[[str], list[str]],
@@ -459,7 +486,7 @@ def _counts(docs: list, place) -> csr_matrix:
 
 
 def _idf(papers: int, df) -> object:
-    """Smoothed IDF (as scikit-learn's) of terms found in `df` of `papers` papers, float32."""
+    """Smoothed IDF (ln((1 + n) / (1 + df)) + 1) of terms found in `df` of `papers` papers, float32."""
     import numpy as np
 
     return (np.log((1 + papers) / (1 + df.astype(np.float64))) + 1).astype(np.float32)
@@ -469,20 +496,34 @@ def _join(counts: csr_matrix, title_counts: csr_matrix, idf) -> csr_matrix:
     """Rows [sqrt(1-w) * tfidf(title + abstract), sqrt(w) * tfidf(title)], l2-normalised."""
     import numpy as np
     import scipy.sparse as sp
-    from sklearn.preprocessing import normalize
 
     if counts.shape[0] == 0 or counts.shape[1] == 0:  # no papers, or no word in any
         return sp.csr_matrix((counts.shape[0], 2 * counts.shape[1]), dtype=np.float32)
     weights = sp.diags(idf)
-    whole = normalize(counts @ weights, norm="l2", copy=False)
-    title = normalize(title_counts @ weights, norm="l2", copy=False)
+    whole = _l2_rows(counts @ weights)
+    title = _l2_rows(title_counts @ weights)
     joined = sp.hstack(
         [whole * np.float32((1 - TITLE_WEIGHT) ** 0.5), title * np.float32(TITLE_WEIGHT**0.5)],
         format="csr",
     )
-    joined = normalize(joined, norm="l2", copy=False)
+    joined = _l2_rows(joined)
     joined.sort_indices()
     return joined
+
+
+def _l2_rows(matrix: csr_matrix) -> csr_matrix:
+    """`matrix` (CSR, float32) with each non-empty row scaled to unit length, in place.
+    Each row's norm is a float64 sum over that row alone, in its stored order: a row gets
+    the same floats whichever other rows are normalised with it."""
+    import numpy as np
+
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    squares = np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2,
+                          minlength=matrix.shape[0])
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    matrix.data = (matrix.data / norms[rows]).astype(np.float32)
+    return matrix
 
 
 def _vectors(titles: list[str], summaries: list[str]) -> csr_matrix | None:
@@ -562,7 +603,7 @@ def _top_k_arrays(scores: csr_matrix, papers, k: int):
 def _cache_key(ids: list[str], texts: dict[str, tuple[str, str]], k: int) -> str:
     """sha256 of the sorted (id, title, summary) triples, k and the algorithm's versions."""
     digest = hashlib.sha256()
-    head = (ALGORITHM_VERSION, k, TITLE_WEIGHT, QUERY_TERMS, _sklearn_version())
+    head = (ALGORITHM_VERSION, k, TITLE_WEIGHT, QUERY_TERMS, _scipy_version())
     digest.update(repr(head).encode())
     for pid in ids:
         title, summary = texts[pid]
@@ -573,9 +614,9 @@ def _cache_key(ids: list[str], texts: dict[str, tuple[str, str]], k: int) -> str
     return digest.hexdigest()
 
 
-def _sklearn_version() -> str:
+def _scipy_version() -> str:
     try:
-        return metadata.version("scikit-learn")
+        return metadata.version("scipy")
     except metadata.PackageNotFoundError:
         return "none"
 
