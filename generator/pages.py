@@ -404,7 +404,7 @@ PARALLEL_MIN = 2000
 
 def _render_all(
     renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
-) -> int:
+) -> dict[str, str]:
     """Render and write `todo`, split over the CPU cores when there are many."""
     global _JOB
     jobs = min(os.cpu_count() or 1, len(todo) // PARALLEL_MIN)
@@ -414,12 +414,15 @@ def _render_all(
     try:
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            return sum(pool.map(_render_share, [(i, jobs) for i in range(jobs)]))
+            digests: dict[str, str] = {}
+            for part in pool.map(_render_share, [(i, jobs) for i in range(jobs)]):
+                digests.update(part)
+            return digests
     finally:
         _JOB = None
 
 
-def _render_share(share: tuple[int, int]) -> int:
+def _render_share(share: tuple[int, int]) -> dict[str, str]:
     assert _JOB is not None
     renderer, specs, todo, docs = _JOB
     return _render_slice(renderer, specs, todo[share[0] :: share[1]], docs)
@@ -427,41 +430,64 @@ def _render_share(share: tuple[int, int]) -> int:
 
 def _render_slice(
     renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
-) -> int:
-    written = 0
+) -> dict[str, str]:
+    digests = {}
     for doc in todo:
         spec = specs[doc]
-        text = renderer.render(spec.template, doc, **spec.context)
-        written += write_if_changed(docs / doc, text.encode("utf-8"), durable=False)
-    return written
+        data = renderer.render(spec.template, doc, **spec.context).encode("utf-8")
+        if write_if_changed(docs / doc, data, durable=False):
+            digests[doc] = markdown_digest(data)
+        else:  # the same bytes as before: marked so that write_pages does not count it
+            digests[doc] = "=" + markdown_digest(data)
+    return digests
+
+
+def markdown_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class WrittenPages:
+    """What write_pages did: files written (pages whose bytes changed, and assets), and
+    every page's Markdown digest (so MkDocs' cache keys need not read 23,000 files again)."""
+
+    written: int
+    digests: dict[str, str]
 
 
 def write_pages(
     renderer: PageRenderer, specs: dict[str, PageSpec], docs: Path, assets: Path, manifest: Path
-) -> int:
+) -> WrittenPages:
     """Render and write pages whose inputs changed, copy assets, delete stale pages.
 
-    `manifest` records each page's input key; a page with the same key and template
-    fingerprint as last time is neither rendered nor read again.
+    `manifest` records each page's input key and Markdown digest; a page with the same key
+    and template fingerprint as last time is neither rendered nor read again.
     """
     fingerprint = renderer.fingerprint()
     try:
         previous = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         previous = {}
-    known = previous.get("pages", {}) if previous.get("fingerprint") == fingerprint else {}
+    same = previous.get("fingerprint") == fingerprint
+    known = previous.get("pages", {}) if same else {}
+    old_digests = previous.get("markdown", {}) if same else {}
     keys = {doc: hashlib.sha256(spec.key.encode()).hexdigest() for doc, spec in specs.items()}
-    todo = [doc for doc in specs if known.get(doc) != keys[doc] or not (docs / doc).exists()]
-    written = _render_all(renderer, specs, todo, docs)
-    write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys}).encode(),
-                     durable=False)
+    todo = [doc for doc in specs if known.get(doc) != keys[doc] or doc not in old_digests
+            or not (docs / doc).exists()]
+    fresh = _render_all(renderer, specs, todo, docs)
+    written = sum(not digest.startswith("=") for digest in fresh.values())
+    digests = {doc: (fresh.get(doc) or old_digests[doc]).lstrip("=") for doc in specs}
+    write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys,
+                                           "markdown": digests}).encode(), durable=False)
     keep = set(specs)
     if assets.is_dir():
         for src in sorted(assets.rglob("*")):
             if src.is_file():
                 doc = "assets/" + src.relative_to(assets).as_posix()
                 keep.add(doc)
-                written += write_if_changed(docs / doc, src.read_bytes(), durable=False)
+                data = src.read_bytes()
+                written += write_if_changed(docs / doc, data, durable=False)
+                digests[doc] = markdown_digest(data)
     # Bottom-up, with strings: sorting 24,000 Paths from rglob took a second a build.
     for parent, dirs, files in os.walk(docs, topdown=False):
         rel_dir = os.path.relpath(parent, docs).replace(os.sep, "/")
@@ -473,4 +499,4 @@ def write_pages(
         for name in dirs:
             with contextlib.suppress(OSError):  # removes empty folders only
                 os.rmdir(os.path.join(parent, name))
-    return written
+    return WrittenPages(written, digests)

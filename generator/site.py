@@ -34,7 +34,7 @@ from generator import __version__
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import code_digest
-from generator.pages import doc_url
+from generator.pages import doc_url, markdown_digest
 from generator.tree import SiteTree, files_under
 
 log = logging.getLogger(__name__)
@@ -69,13 +69,17 @@ class _Collect(logging.Handler):
 
 
 def run_mkdocs(
-    paths: Paths, config: SiteConfig, stage: Path, tree: SiteTree, jobs: int | None = None
+    paths: Paths, config: SiteConfig, stage: Path, tree: SiteTree, jobs: int | None = None,
+    digests: dict[str, str] | None = None,
 ) -> MkDocsReport:
     """Build the generated Markdown with MkDocs (strict) into the scratch folder `stage`,
-    reusing cached pages; add every page, theme file and the sitemap to `tree`."""
+    reusing cached pages; add every page, theme file and the sitemap to `tree`.
+
+    `digests`: the sha256 of pages' Markdown as pages.write_pages wrote it (pages not in it
+    are read and hashed here)."""
     cache = paths.build / "html-cache"
     docs = _markdown_files(paths.docs)
-    keys = _page_keys(paths, config, docs)
+    keys = _page_keys(paths, config, docs, digests or {})
     todo = [doc for doc in docs if not (cache / keys[doc]).exists()]
     jobs = jobs or os.cpu_count() or 1
     shards = _shards(todo, jobs)
@@ -104,8 +108,10 @@ def _markdown_files(docs_dir: Path) -> list[str]:
     return sorted(rel for rel, _path in files_under(docs_dir) if rel.endswith(".md"))
 
 
-def _page_keys(paths: Paths, config: SiteConfig, docs: list[str]) -> dict[str, str]:
-    """Cache key per page: its path and Markdown bytes plus the global fingerprint."""
+def _page_keys(
+    paths: Paths, config: SiteConfig, docs: list[str], digests: dict[str, str]
+) -> dict[str, str]:
+    """Cache key per page: its path and Markdown digest plus the global fingerprint."""
     glob = hashlib.sha256(CACHE_FORMAT.encode())
     for package in ("mkdocs", "mkdocs-material", "markdown", "pymdown-extensions", "jinja2"):
         glob.update(f"{package}={version(package)};".encode())
@@ -120,8 +126,11 @@ def _page_keys(paths: Paths, config: SiteConfig, docs: list[str]) -> dict[str, s
     prefix, root = glob.digest(), str(paths.docs)
     keys = {}
     for doc in docs:
-        with open(f"{root}/{doc}", "rb") as fh:
-            keys[doc] = hashlib.sha256(prefix + doc.encode() + b"\0" + fh.read()).hexdigest()
+        digest = digests.get(doc)
+        if digest is None:
+            with open(f"{root}/{doc}", "rb") as fh:
+                digest = markdown_digest(fh.read())
+        keys[doc] = hashlib.sha256(prefix + doc.encode() + b"\0" + digest.encode()).hexdigest()
     return keys
 
 

@@ -340,7 +340,7 @@ def test_row30_thousands_of_papers_feeds_capped_by_config(
         path.write_text(text.replace(first.isoformat(), day.isoformat())
                         .replace("'2609.00", f"'2609.{d:02d}"), encoding="utf-8")
     monkeypatch.setattr(site, "run_mkdocs",
-                        lambda paths, config, stage, tree: stage.mkdir() or site.MkDocsReport())
+                        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport())
     monkeypatch.setattr(build_module.search, "build_index", lambda *args: None)
     report = build_project(paths)
     assert report.papers == 2100

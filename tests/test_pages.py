@@ -62,15 +62,15 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
     assert day is not None
     specs = renderer.plan(pages.Archive.of([day]))
     docs, manifest = tmp_path / "docs", tmp_path / "manifest.json"
-    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == len(specs)
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == len(specs)
     calls: list[str] = []
     original = renderer.render
     renderer.render = lambda template, doc, **kw: calls.append(doc) or original(template, doc, **kw)  # type: ignore[method-assign]
-    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 0
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == 0
     assert calls == []  # unchanged inputs: not even rendered
     bumped = day.model_copy(update={"papers": [day.papers[0].model_copy(update={"upvotes": 1})]})
     specs = renderer.plan(pages.Archive.of([bumped]))
-    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest) == 8
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == 8
     assert sorted(calls) == [  # every page that shows the paper's upvotes or the day's count
         "archive.md", "index.md", "orgs/reactiveai.md", "papers/2610.01092.md",
         "papers/date/2026-10-03.md", "papers/month/2026-10.md", "papers/trending.md",
