@@ -8,16 +8,18 @@ killed build leaves the published site/ as it was.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 
 from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
+from generator.forked import Forked
 from generator.fsutil import exclusive_lock
 from generator.tree import SiteTree
 
@@ -53,6 +55,10 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
             archive = pages.Archive.of(days)
             report.days, report.papers = len(days), len(archive.papers)
+            # The archive lives until the build ends: keep the garbage collector from
+            # scanning its ~1 million objects again and again, and from writing to their
+            # pages in the forked steps (each page written there is a copy).
+            gc.freeze()
         notify("start search indexing")
         with report.step("search"):  # Pagefind runs in the background from here on
             index = search.SearchIndex(archive, paths.build / "search").start()
@@ -67,46 +73,51 @@ def _site_steps(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
     report: BuildReport, notify: Callable[[str], None],
 ) -> None:
-    notify("find related papers")
-    with report.step("related"):  # in a forked process, while groups, feeds and JSON are made
-        job = related.Background(
-            list(archive.papers.values()), config.pages.related, paths.build / "related.json",
-        ) if config.pages.related else None
-    try:
-        _from_groups_on(paths, config, archive, index, report, notify, job)
-    finally:
-        if job is not None:
-            job.join()  # it writes its caches after sending the result
+    # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
+    with ExitStack() as jobs:
+        notify("find related papers")
+        with report.step("related"):  # forked, while groups, feeds and JSON are made
+            job = jobs.enter_context(related.Background(
+                list(archive.papers.values()), config.pages.related,
+                paths.build / "related.json",
+            )) if config.pages.related else None
+        _from_groups_on(paths, config, archive, index, report, notify, job, jobs)
 
 
 def _from_groups_on(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
     report: BuildReport, notify: Callable[[str], None], job: related.Background | None,
+    jobs: ExitStack,
 ) -> None:
-    notify("group papers")
+    notify("export JSON")
+    with report.step("export"):  # forked: the JSON export and the feeds are made while
+        api_job = jobs.enter_context(Forked("export", export.write_api, archive,
+                                            paths.build / "api"))
+    notify("group papers")  # the pages and MkDocs run here, on the other core
     with report.step("groups"):
         groups = archive.groups(config.pages)
     notify("write feeds")
     with report.step("feeds"):
-        feed_files = feeds.write_all(archive, groups, config, paths.build / "feeds")
-    notify("export JSON")
-    with report.step("export"):
-        api_files = export.write_api(archive, paths.build / "api")
+        feeds_job = jobs.enter_context(Forked("feeds", feeds.write_all, archive, groups,
+                                              config, paths.build / "feeds"))
     with report.step("related-wait"):
         similar = job.result() if job is not None else {}
     notify("write pages")
     with report.step("pages"):
         renderer = pages.PageRenderer(config, paths.templates)
-        report.pages_written = pages.write_pages(
+        written = pages.write_pages(
             renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
             paths.build / "pages-manifest.json",
         )
+        report.pages_written = written.written
     stage = paths.root / f".site-stage-{os.getpid()}"
     tree = SiteTree()
     notify("run MkDocs")
     with report.step("mkdocs"):
-        rendered = site.run_mkdocs(paths, config, stage, tree)
+        rendered = site.run_mkdocs(paths, config, stage, tree, digests=written.digests)
         report.pages_rendered, report.pages_cached = rendered.built, rendered.cached
+    with report.step("feeds-wait"):
+        feed_files, api_files = feeds_job.result(), api_job.result()
     notify("add feeds, JSON and the search index")
     with report.step("link"):
         feed_files.add_to(tree)

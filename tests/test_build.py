@@ -238,3 +238,40 @@ def test_many_small_mkdocs_shards_build_the_same_site_and_keep_a_previous_one(
     assert manifest(previous) == manifest(sharded.site)
     page = Path("papers", "2601.07525", "index.html")
     assert (previous / page).stat().st_ino == (sharded.site / page).stat().st_ino
+
+
+def test_a_failing_step_ends_the_forked_steps_instead_of_waiting_on_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The JSON export, the feeds and related papers run in forked children that send their
+    result through a pipe; when a later step fails nobody reads it. A result larger than a
+    pipe holds must not leave the build waiting on a child that waits to send it."""
+    import multiprocessing
+    import threading
+
+    from generator import build as build_module
+    from generator.errors import BuildError
+
+    paths = make_project(tmp_path / "p")
+    big = b"x" * 4_000_000  # a pipe holds 64 KB
+    monkeypatch.setattr(build_module.export, "write_api", lambda archive, cache: big)
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise BuildError("the pages step failed")
+
+    monkeypatch.setattr(build_module.pages.PageRenderer, "plan", fail)
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            build_project(paths)
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            raised.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout=90)
+    assert not worker.is_alive(), "the build hung on its forked steps"
+    assert [str(e) for e in raised] == ["the pages step failed"]
+    assert not multiprocessing.active_children()
+    assert not paths.site.exists() and not list(paths.root.glob(".site-*"))
