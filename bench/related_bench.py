@@ -5,7 +5,7 @@
 
 The archive is bench/synth.py's (text drawn from real abstracts), made in memory. Times
 are wall-clock with CPU time beside them (the machine may be shared); "cold" includes
-importing scikit-learn, as the first call of a build does.
+importing scipy, as the first call of a build does.
 """
 
 from __future__ import annotations
