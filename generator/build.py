@@ -89,17 +89,22 @@ def _from_groups_on(
     report: BuildReport, notify: Callable[[str], None], job: related.Background | None,
     jobs: ExitStack,
 ) -> None:
+    # A daily update forks the JSON export and the feeds, so that they are made while the
+    # pages and MkDocs run here on the other core. A first build makes them here: related
+    # papers computed from scratch and MkDocs' two render processes already keep both
+    # cores busy (forking then cost the full build ~20 s at 1,000 days, measured).
+    fork = (paths.build / "pages-manifest.json").exists()
     notify("export JSON")
-    with report.step("export"):  # forked: the JSON export and the feeds are made while
+    with report.step("export"):
         api_job = jobs.enter_context(Forked("export", export.write_api, archive,
-                                            paths.build / "api"))
-    notify("group papers")  # the pages and MkDocs run here, on the other core
+                                            paths.build / "api", fork=fork))
+    notify("group papers")
     with report.step("groups"):
         groups = archive.groups(config.pages)
     notify("write feeds")
     with report.step("feeds"):
         feeds_job = jobs.enter_context(Forked("feeds", feeds.write_all, archive, groups,
-                                              config, paths.build / "feeds"))
+                                              config, paths.build / "feeds", fork=fork))
     with report.step("related-wait"):
         similar = job.result() if job is not None else {}
     notify("write pages")

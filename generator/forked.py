@@ -29,8 +29,12 @@ class Forked(Generic[T]):
     failed on the way) ends the child, which would otherwise wait forever to send it.
     """
 
-    def __init__(self, name: str, fn: Callable[..., T], *args: object) -> None:
+    def __init__(self, name: str, fn: Callable[..., T], *args: object, fork: bool = True) -> None:
         self.name, self._fn, self._args = name, fn, args
+        self._inline: tuple[T] | None = None
+        if not fork:  # run here and now (see build.py: a full build keeps both cores busy)
+            self._inline = (fn(*args),)
+            return
         ctx = multiprocessing.get_context("fork")
         self._reader, writer = ctx.Pipe(duplex=False)
         self._child = ctx.Process(target=_run, args=(fn, args, writer), name=name, daemon=True)
@@ -41,12 +45,16 @@ class Forked(Generic[T]):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._inline is not None:
+            return
         if self._child.is_alive():
             self._child.terminate()
         self._child.join()
         self._reader.close()
 
     def result(self) -> T:
+        if self._inline is not None:
+            return self._inline[0]
         try:
             ok, value = self._reader.recv()
         except (EOFError, OSError):  # the child died before it answered
