@@ -404,8 +404,9 @@ PARALLEL_MIN = 2000
 
 def _render_all(
     renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
-) -> dict[str, str]:
-    """Render and write `todo`, split over the CPU cores when there are many."""
+) -> tuple[int, dict[str, str]]:
+    """Render and write `todo`, split over the CPU cores when there are many: (pages whose
+    bytes changed, each rendered page's Markdown digest)."""
     global _JOB
     jobs = min(os.cpu_count() or 1, len(todo) // PARALLEL_MIN)
     if jobs < 2:
@@ -414,15 +415,16 @@ def _render_all(
     try:
         ctx = multiprocessing.get_context("fork")
         with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            digests: dict[str, str] = {}
-            for part in pool.map(_render_share, [(i, jobs) for i in range(jobs)]):
+            written, digests = 0, {}
+            for count, part in pool.map(_render_share, [(i, jobs) for i in range(jobs)]):
+                written += count
                 digests.update(part)
-            return digests
+            return written, digests
     finally:
         _JOB = None
 
 
-def _render_share(share: tuple[int, int]) -> dict[str, str]:
+def _render_share(share: tuple[int, int]) -> tuple[int, dict[str, str]]:
     assert _JOB is not None
     renderer, specs, todo, docs = _JOB
     return _render_slice(renderer, specs, todo[share[0] :: share[1]], docs)
@@ -430,16 +432,14 @@ def _render_share(share: tuple[int, int]) -> dict[str, str]:
 
 def _render_slice(
     renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path
-) -> dict[str, str]:
-    digests = {}
+) -> tuple[int, dict[str, str]]:
+    written, digests = 0, {}
     for doc in todo:
         spec = specs[doc]
         data = renderer.render(spec.template, doc, **spec.context).encode("utf-8")
-        if write_if_changed(docs / doc, data, durable=False):
-            digests[doc] = markdown_digest(data)
-        else:  # the same bytes as before: marked so that write_pages does not count it
-            digests[doc] = "=" + markdown_digest(data)
-    return digests
+        written += write_if_changed(docs / doc, data, durable=False)
+        digests[doc] = markdown_digest(data)
+    return written, digests
 
 
 def markdown_digest(data: bytes) -> str:
@@ -474,9 +474,8 @@ def write_pages(
     keys = {doc: hashlib.sha256(spec.key.encode()).hexdigest() for doc, spec in specs.items()}
     todo = [doc for doc in specs if known.get(doc) != keys[doc] or doc not in old_digests
             or not (docs / doc).exists()]
-    fresh = _render_all(renderer, specs, todo, docs)
-    written = sum(not digest.startswith("=") for digest in fresh.values())
-    digests = {doc: (fresh.get(doc) or old_digests[doc]).lstrip("=") for doc in specs}
+    written, fresh = _render_all(renderer, specs, todo, docs)
+    digests = {doc: fresh.get(doc) or old_digests[doc] for doc in specs}
     write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys,
                                            "markdown": digests}).encode(), durable=False)
     keep = set(specs)
@@ -485,9 +484,7 @@ def write_pages(
             if src.is_file():
                 doc = "assets/" + src.relative_to(assets).as_posix()
                 keep.add(doc)
-                data = src.read_bytes()
-                written += write_if_changed(docs / doc, data, durable=False)
-                digests[doc] = markdown_digest(data)
+                written += write_if_changed(docs / doc, src.read_bytes(), durable=False)
     # Bottom-up, with strings: sorting 24,000 Paths from rglob took a second a build.
     for parent, dirs, files in os.walk(docs, topdown=False):
         rel_dir = os.path.relpath(parent, docs).replace(os.sep, "/")
