@@ -123,6 +123,14 @@ def rank(ids: Iterable[str], papers: dict[str, Paper], last_day: dict[str, dt.da
     )
 
 
+def _ranker(papers: dict[str, Paper], last_day: dict[str, dt.date]):
+    """`rank` for many groups of the same papers: every paper's place in one ranking of
+    all of them is the sort key (a C-level lookup instead of a tuple per paper and group:
+    ~2,000 groups of 20,000 papers took a second)."""
+    place = {pid: i for i, pid in enumerate(rank(papers, papers, last_day))}.__getitem__
+    return lambda ids: sorted(set(ids), key=place)
+
+
 def trending(
     days_papers: dict[dt.date, list[str]],
     papers: dict[str, Paper],
@@ -145,6 +153,7 @@ def group_archive(
     topic_min_papers: int,
 ) -> Groups:
     """Weeks, months, topics and organizations of the archive."""
+    ranked_ids = _ranker(papers, last_day)
     weeks: dict[str, set[str]] = {}
     months: dict[str, set[str]] = {}
     for day, listed in days_papers.items():
@@ -175,16 +184,16 @@ def group_archive(
     topic_slug = _slugs(labels)
     topics = {}
     for key in sorted(kept, key=lambda k: topic_slug[k]):
-        ids = rank(topic_ids[key], papers, last_day)
+        ids = ranked_ids(topic_ids[key])
         topics[topic_slug[key]] = Group(topic_slug[key], labels[key], ids)
     org_slug = _slugs({name: name for name in org_ids})
     orgs = {}
     for name in sorted(org_ids, key=lambda n: org_slug[n]):
         label = org_names[name] or name
-        orgs[org_slug[name]] = Group(org_slug[name], label, rank(org_ids[name], papers, last_day))
+        orgs[org_slug[name]] = Group(org_slug[name], label, ranked_ids(org_ids[name]))
 
     def ranked(periods: dict[str, set[str]], label) -> dict[str, Group]:
-        return {k: Group(k, label(k), rank(v, papers, last_day)) for k, v in sorted(periods.items())}
+        return {k: Group(k, label(k), ranked_ids(v)) for k, v in sorted(periods.items())}
 
     return Groups(
         weeks=ranked(weeks, week_label),

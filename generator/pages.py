@@ -210,6 +210,7 @@ class PageRenderer:
                 url=url,
                 to=lambda target: rel(url, target),
                 to_doc=lambda target_doc: md_link(doc, target_doc),
+                doc_link=link,  # in pages of HTML (dp_html), which MkDocs does not rewrite
                 paper_url=lambda pid: link(paper_doc(pid)),
                 day_url=lambda d: link(day_doc(d)),
                 week_url=lambda key: link(week_doc(key)),

@@ -71,7 +71,8 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     problems: list[str] = []
     for path in day_files(content):
         digest = _digest(path)
-        hit = known.get(str(path))
+        key = path.relative_to(content).as_posix()  # a moved project keeps its cache
+        hit = known.get(key)
         if hit is not None and hit[0] == digest:
             day, errors = hit[1], []
         else:
@@ -80,7 +81,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         problems.extend(errors)
         if day is not None:
             days.append(day)
-            fresh[str(path)] = (digest, day)
+            fresh[key] = (digest, day)
     if problems:
         raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
     if cache is not None and (misses or len(fresh) != len(known)):

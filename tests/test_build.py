@@ -198,19 +198,27 @@ def test_sitemap_is_a_small_index_listing_every_page(embedded_site: Paths, days:
     assert "https://example.org/daily-papers/papers/2606.10953/" in urls
 
 
-def test_paper_pages_skipping_markdown_are_the_pages_markdown_makes(
+def test_pages_skipping_markdown_are_the_pages_markdown_makes(
     rich_site: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Paper pages are generated HTML; MkDocs' plugin hands them to the theme without
-    Python-Markdown (most of a page's render time). Built through Markdown they are the
-    same bytes: hostile titles and abstracts, math, authors, organizations and all."""
+    """Paper, day, week, month, trending, topic and organization pages are generated HTML
+    (`dp_html: true`); MkDocs' plugin hands them to the theme without Python-Markdown,
+    whose raw-HTML parser was most of a page's render time. Built through Markdown they are
+    the same bytes: hostile titles and abstracts, math, authors, organizations and all."""
     from generator import site
 
     monkeypatch.setattr(site, "RAW_HTML_PAGES", False)
     through_markdown = make_project(tmp_path / "p", content_from=rich_site.content)
     build_project(through_markdown)
-    pages = sorted((rich_site.site / "papers").glob("[0-9]*/index.html"))
-    assert len(pages) > 200
+    raw = [doc for doc in sorted(rich_site.docs.rglob("*.md"))
+           if "\ndp_html: true\n---\n" in doc.read_text(encoding="utf-8")]
+    pages = [rich_site.site / site.dest_of(doc.relative_to(rich_site.docs).as_posix())
+             for doc in raw]
+    kinds = {page.relative_to(rich_site.site).parts[:2] for page in pages}
+    assert {("papers", "date"), ("papers", "week"), ("papers", "month"), ("papers", "trending"),
+            ("index.html",)} <= kinds
+    assert any(k[0] == "topics" for k in kinds) and any(k[0] == "orgs" for k in kinds)
+    assert sum(1 for k in kinds if k[0] == "papers" and k[1][:1].isdigit()) > 200
     for page in pages:
         rel = page.relative_to(rich_site.site)
         assert page.read_bytes() == (through_markdown.site / rel).read_bytes(), rel
