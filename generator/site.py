@@ -92,13 +92,13 @@ def run_mkdocs(
     finally:
         for extra in shard_dirs[1:]:
             shutil.rmtree(extra, ignore_errors=True)
-    _cache_new(cache, keys, todo, stage)
+    inodes = _cache_new(cache, keys, todo, stage)
     _write_sitemap(config, docs, stage)
     pages = {dest_of(doc) for doc in docs}
     tree.add_folder("", stage, lambda rel: rel not in pages, movable=True)
-    cache_dir = str(cache)
+    cache_dir, device = str(cache), os.stat(cache).st_dev
     for doc, key in keys.items():
-        tree.add(dest_of(doc), f"{cache_dir}/{key}")
+        tree.add(dest_of(doc), f"{cache_dir}/{key}", inode=(device, inodes[key]))
     return MkDocsReport(built=len(todo), cached=len(docs) - len(todo))
 
 
@@ -228,17 +228,23 @@ def _merge(out_dir: Path, extra_dirs: list[Path], shards: list[list[str]]) -> No
             os.replace(folder / dest_of(doc), target)
 
 
-def _cache_new(cache: Path, keys: dict[str, str], built: list[str], stage: Path) -> None:
-    """Keep the pages just built in the cache (by key) and drop entries no page uses."""
+def _cache_new(cache: Path, keys: dict[str, str], built: list[str], stage: Path) -> dict[str, int]:
+    """Keep the pages just built in the cache (by key) and drop entries no page uses:
+    {key: inode} of the entries kept."""
     # Plain strings and os calls: pathlib's overhead is noticeable at 20,000 pages.
     cache.mkdir(parents=True, exist_ok=True)
     cache_dir, out = str(cache), str(stage)
     for doc in built:
         _link(f"{out}/{dest_of(doc)}", f"{cache_dir}/{keys[doc]}")
     wanted = set(keys.values())
-    for entry in os.scandir(cache_dir):
-        if entry.name not in wanted:
-            os.unlink(entry.path)
+    kept = {}
+    with os.scandir(cache_dir) as entries:
+        for entry in entries:
+            if entry.name in wanted:
+                kept[entry.name] = entry.inode()
+            else:
+                os.unlink(entry.path)
+    return kept
 
 
 def _link(src: str, dst: str) -> None:
