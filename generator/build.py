@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.forked import Forked
 from generator.fsutil import exclusive_lock
-from generator.tree import SiteTree
+from generator.tree import Prescan, SiteTree
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
     lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
     with lock, _undo_on_failure(paths):
         site.clean_leftovers(paths)
+        new_site = site.previous_site(paths)  # the folder the new site is synced into
+        listing = Prescan(new_site)
         notify("load content")
         with report.step("load"):
             days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
@@ -59,41 +62,47 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             # scanning its ~1 million objects again and again, and from writing to their
             # pages in the forked steps (each page written there is a copy).
             gc.freeze()
-        notify("start search indexing")
-        with report.step("search"):  # Pagefind runs in the background from here on
-            index = search.SearchIndex(archive, paths.build / "search").start()
-        try:
-            _site_steps(paths, config, archive, index, report, notify)
-        finally:
-            index.wait()
+        # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
+        with ExitStack() as jobs:
+            # A daily update (there are pages from a build before) forks the related papers
+            # first, so that they are ready when the pages need them; a first build indexes
+            # the search slices first (Pagefind's memory and the related papers' from
+            # scratch would add up) and forks the related papers after.
+            incremental = (paths.build / "pages-manifest.json").exists()
+            job = _related(paths, config, archive, report, notify, jobs) if incremental else None
+            notify("start search indexing")
+            with report.step("search"):  # Pagefind runs in the background from here on
+                index = search.SearchIndex(archive, paths.build / "search").start()
+            try:
+                if not incremental:
+                    job = _related(paths, config, archive, report, notify, jobs)
+                _from_groups_on(paths, config, archive, index, report, notify, job, jobs,
+                                fork=incremental, new_site=new_site, listing=listing)
+            finally:
+                index.wait()
     return report
 
 
-def _site_steps(
-    paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
-    report: BuildReport, notify: Callable[[str], None],
-) -> None:
-    # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
-    with ExitStack() as jobs:
-        notify("find related papers")
-        with report.step("related"):  # forked, while groups, feeds and JSON are made
-            job = jobs.enter_context(related.Background(
-                list(archive.papers.values()), config.pages.related,
-                paths.build / "related.json",
-            )) if config.pages.related else None
-        _from_groups_on(paths, config, archive, index, report, notify, job, jobs)
+def _related(
+    paths: Paths, config: SiteConfig, archive: pages.Archive, report: BuildReport,
+    notify: Callable[[str], None], jobs: ExitStack,
+) -> related.Background | None:
+    notify("find related papers")
+    with report.step("related"):  # forked, while groups, feeds and JSON are made
+        return jobs.enter_context(related.Background(
+            list(archive.papers.values()), config.pages.related, paths.build / "related.json",
+        )) if config.pages.related else None
 
 
 def _from_groups_on(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
     report: BuildReport, notify: Callable[[str], None], job: related.Background | None,
-    jobs: ExitStack,
+    jobs: ExitStack, fork: bool, new_site: Path, listing: Prescan,
 ) -> None:
     # A daily update forks the JSON export and the feeds, so that they are made while the
     # pages and MkDocs run here on the other core. A first build makes them here: related
     # papers computed from scratch and MkDocs' two render processes already keep both
     # cores busy (forking then cost the full build ~20 s at 1,000 days, measured).
-    fork = (paths.build / "pages-manifest.json").exists()
     notify("export JSON")
     with report.step("export"):
         api_job = jobs.enter_context(Forked("export", export.write_api, archive,
@@ -128,8 +137,7 @@ def _from_groups_on(
         feed_files.add_to(tree)
         api_files.add_to(tree, f"{export.API_DIR}/")
         index.add_to(tree)
-        new_site = site.previous_site(paths)
-        tree.sync(new_site)
+        tree.sync(new_site, listing.result())
     notify("publish")
     with report.step("publish"):
         site.publish(new_site, paths.site, paths.build / site.SPARE)

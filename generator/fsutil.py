@@ -38,14 +38,19 @@ def write_if_changed(path: Path, data: bytes, *, durable: bool = True) -> bool:
     if durable:
         atomic_write(path, data)
     else:
-        tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            raise GeneratorError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        replace_file(path, data)
     return True
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace `path` by a new file holding `data` (no fsync: for build caches)."""
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise GeneratorError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -153,13 +158,15 @@ class OutputCache:
         except (OSError, ValueError):
             old = {}
         self.old: dict[str, str] = old.get("files", {}) if old.get("global") == self.global_key else {}
+        # The files there, from the folder listings (a stat per file was 20,000 stats)
+        self.present = {rel for rel, _path in files_under(folder)} if self.old else set()
         self.keys: dict[str, str] = {}
         self.written = 0
 
     def fresh(self, name: str, key: str) -> bool:
         digest = hashlib.sha256(key.encode()).hexdigest()
         self.keys[name] = digest
-        return self.old.get(name) == digest and (self.folder / name).is_file()
+        return self.old.get(name) == digest and name in self.present
 
     def write(self, name: str, data: bytes) -> None:
         self.written += write_if_changed(self.folder / name, data, durable=False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,12 +68,15 @@ class SiteTree:
             if wanted is None or wanted(rel):
                 self.add(prefix + rel, path, movable=movable, inode=(device, inode))
 
-    def sync(self, target: Path) -> SyncReport:
-        """Make `target` hold exactly these files, each the same inode as its source."""
+    def sync(self, target: Path, listing: Listing | None = None) -> SyncReport:
+        """Make `target` hold exactly these files, each the same inode as its source.
+
+        `listing`: what `target` holds, if read before (`Prescan`); nothing may have
+        changed it since."""
         report = SyncReport()
         root = str(target)
         os.makedirs(root, exist_ok=True)
-        files, dirs = _scan(root)
+        files, dirs = listing if listing is not None else _scan(root)
         device = os.stat(root).st_dev
         needed_dirs = {""}
         for rel in self.files:
@@ -140,7 +144,37 @@ def entries_under(folder: Path | str) -> Iterator[tuple[str, str, int]]:
                     yield f"{rel_dir}{entry.name}", entry.path, entry.inode()
 
 
-def _scan(root: str) -> tuple[dict[str, int], set[str]]:
+#: ({file: inode}, {folder}) under a folder, as POSIX paths relative to it.
+Listing = tuple[dict[str, int], set[str]]
+
+
+class Prescan:
+    """A folder's listing, read in a thread while the build renders, for `sync` later.
+
+    Listing the site a build syncs into reads 23,000 folders at 20,000 papers: seconds
+    when the disk's metadata is not in memory (a daily cron job), spent waiting on the
+    disk, which the build's other work can overlap."""
+
+    def __init__(self, target: Path) -> None:
+        self._listing: Listing | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(str(target),),
+                                        name="prescan", daemon=True)
+        self._thread.start()
+
+    def _run(self, root: str) -> None:
+        try:
+            self._listing = _scan(root)
+        except BaseException as exc:  # noqa: BLE001 - sync then lists the folder itself
+            self._error = exc
+
+    def result(self) -> Listing | None:
+        """The listing, or None if it could not be read (sync reads it itself then)."""
+        self._thread.join()
+        return self._listing
+
+
+def _scan(root: str) -> Listing:
     """({file: inode}, {folder}) under `root`, as POSIX paths relative to it."""
     files: dict[str, int] = {}
     dirs: set[str] = set()
