@@ -62,23 +62,25 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
             # scanning its ~1 million objects again and again, and from writing to their
             # pages in the forked steps (each page written there is a copy).
             gc.freeze()
-        # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
-        with ExitStack() as jobs:
-            # A daily update (there are pages from a build before) forks the related papers
-            # first, so that they are ready when the pages need them; a first build indexes
-            # the search slices first (Pagefind's memory and the related papers' from
-            # scratch would add up) and forks the related papers after.
-            incremental = (paths.build / "pages-manifest.json").exists()
-            job = _related(paths, config, archive, report, notify, jobs) if incremental else None
-            notify("start search indexing")
-            with report.step("search"):  # Pagefind runs in the background from here on
-                index = search.SearchIndex(archive, paths.build / "search").start()
-            try:
+        # A daily update (there are pages from a build before) forks the related papers
+        # first, so that they are ready when the pages need them; a first build indexes
+        # the search slices first (Pagefind's memory and the related papers' from scratch
+        # would add up) and forks the related papers after.
+        incremental = (paths.build / "pages-manifest.json").exists()
+        index: search.SearchIndex | None = None
+        try:
+            # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
+            with ExitStack() as jobs:
+                job = _related(paths, config, archive, report, notify, jobs) if incremental else None
+                notify("start search indexing")
+                with report.step("search"):  # Pagefind runs in the background from here on
+                    index = search.SearchIndex(archive, paths.build / "search").start()
                 if not incremental:
                     job = _related(paths, config, archive, report, notify, jobs)
                 _from_groups_on(paths, config, archive, index, report, notify, job, jobs,
                                 fork=incremental, new_site=new_site, listing=listing)
-            finally:
+        finally:
+            if index is not None:  # no Pagefind run outlives the build (and its lock)
                 index.wait()
     return report
 

@@ -12,8 +12,10 @@ every step here writes through OutputCache, which replaces files whole.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -68,7 +70,14 @@ class Forked(Generic[T]):
         return self._fn(*self._args)
 
 
+#: Niceness of a forked step: nothing needs it before the site is assembled, so the
+#: build's own critical path (pages, MkDocs) gets the cores first.
+NICE = 10
+
+
 def _run(fn: Callable[..., object], args: tuple, writer) -> None:
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     try:
         answer = (True, fn(*args))
     except BaseException as exc:  # noqa: BLE001 - reported by re-running in the parent

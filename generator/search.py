@@ -35,8 +35,8 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -127,14 +127,16 @@ class SearchIndex:
             # (summed over its processes) from ~1.1 to 3.4 GB at 20,000 papers.
             self._index()
             return self
-        self._thread = threading.Thread(target=self._index, name="pagefind", daemon=True)
+        self._thread = threading.Thread(target=self._index, args=(True,), name="pagefind",
+                                        daemon=True)
         self._thread.start()
         return self
 
-    def _index(self) -> None:
+    def _index(self, background: bool = False) -> None:
         try:
             for name, digest in self.todo:
-                _run_pagefind(self.cache_dir / "src" / name, self.cache_dir / "index" / name)
+                _run_pagefind(self.cache_dir / "src" / name, self.cache_dir / "index" / name,
+                              background)
                 self.manifest[name] = digest
                 # after each run: a killed build keeps the slices already indexed
                 atomic_write(self.manifest_file, _dumps(self.manifest))
@@ -315,7 +317,32 @@ def _drop_stale_slices(cache_dir: Path, manifest: dict[str, str], keep: set[str]
                     shutil.rmtree(entry, ignore_errors=True)
 
 
-def _run_pagefind(src: Path, bundle: Path) -> None:
+def _spawn(cmd: list[str], background: bool) -> tuple[int, str]:
+    """Run `cmd`: (exit code, its stdout and stderr).
+
+    posix_spawn, with the output in a temporary file: no pipe. A daily update runs Pagefind
+    from a thread while the build forks its steps; a child forked while subprocess held a
+    pipe's write end open (its exec-error pipe, or the output pipes) kept that end, so the
+    read waited for EOF until the child exited, and a child waiting to hand its result to
+    the build thread, which was waiting on Pagefind, never did (a test hung on it).
+    `background`: at a lower priority, so that the build's own critical path goes first."""
+    with tempfile.TemporaryFile() as out:
+        pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2),
+        ])
+        if background:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICE)
+        _pid, status = os.waitpid(pid, 0)
+        out.seek(0)
+        return os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace")
+
+
+#: Niceness of Pagefind in a daily update (it has until the site is assembled).
+BACKGROUND_NICE = 10
+
+
+def _run_pagefind(src: Path, bundle: Path, background: bool = False) -> None:
     """Index the pages under `src` into a fresh folder, then swap it in as `bundle`.
 
     Never over the old bundle in place: published sites hard-link its files.
@@ -325,20 +352,20 @@ def _run_pagefind(src: Path, bundle: Path) -> None:
     cmd = [sys.executable, "-m", "pagefind", "--site", str(src), "--output-path", str(tmp)]
     start = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        returncode, output = _spawn(cmd, background)
     except OSError as exc:
         raise BuildError(f"{src}: cannot run Pagefind: {exc}") from None
-    if proc.returncode != 0 or not (tmp / "pagefind-entry.json").is_file():
+    if returncode != 0 or not (tmp / "pagefind-entry.json").is_file():
         shutil.rmtree(tmp, ignore_errors=True)
-        tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
-        raise BuildError(f"{src}: Pagefind failed (exit {proc.returncode}): {tail}")
+        tail = " ".join(output.strip().splitlines()[-5:])
+        raise BuildError(f"{src}: Pagefind failed (exit {returncode}): {tail}")
     canonicalize(tmp)  # Pagefind writes filters in a random order: see pagefind_bundle.py
     old = bundle.with_name(f".{bundle.name}.old-{os.getpid()}")
     if bundle.exists():
         os.rename(bundle, old)
     os.rename(tmp, bundle)
     shutil.rmtree(old, ignore_errors=True)
-    counts = [line.strip() for line in proc.stdout.splitlines() if "Indexed" in line]
+    counts = [line.strip() for line in output.splitlines() if "Indexed" in line]
     log.info(
         "pagefind %s: %.1f s (%s)", src.name, time.perf_counter() - start, "; ".join(counts[:2])
     )

@@ -6,7 +6,6 @@ import datetime as dt
 import gzip
 import json
 import re
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -49,14 +48,14 @@ def three_years() -> list[Day]:
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The source folder of every Pagefind run, in order."""
     calls: list[str] = []
-    real_run = subprocess.run
+    real_spawn = search._spawn
 
-    def run(cmd, *args, **kwargs):
+    def spawn(cmd, *args, **kwargs):
         if "pagefind" in cmd:
             calls.append(Path(cmd[cmd.index("--site") + 1]).name)
-        return real_run(cmd, *args, **kwargs)
+        return real_spawn(cmd, *args, **kwargs)
 
-    monkeypatch.setattr(search.subprocess, "run", run)
+    monkeypatch.setattr(search, "_spawn", spawn)
     return calls
 
 
@@ -248,11 +247,11 @@ def test_pagefind_failure_names_the_folder_and_keeps_the_cache(
     bundle = files(tmp_path / "cache/index/2026")
 
     def fail(cmd, *args, **kwargs):
-        return subprocess.CompletedProcess(cmd, 1, "", "Error: Pagefind was not able to build")
+        return 1, "Indexed 0 pages\nError: Pagefind was not able to build"
 
-    monkeypatch.setattr(search.subprocess, "run", fail)
+    monkeypatch.setattr(search, "_spawn", fail)
     days = three_years() + [day("2026-01-06", paper("2601.00003"))]
-    with pytest.raises(BuildError, match=r"src/2026: Pagefind failed \(exit 1\): Error: Pagefind"):
+    with pytest.raises(BuildError, match=r"src/2026: Pagefind failed \(exit 1\): .*Error: Pagefind was not"):
         index(days, tmp_path, tmp_path / "cache")
     assert (tmp_path / "cache/manifest.json").read_bytes() == manifest
     assert files(tmp_path / "cache/index/2026") == bundle
