@@ -55,7 +55,8 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         listing = Prescan(new_site)
         notify("load content")
         with report.step("load"):
-            days = store.load_all(paths.content, cache=paths.build / "content-cache.pickle")
+            days = store.load_all(paths.content, cache=paths.build / "content-cache")
+            (paths.build / "content-cache.pickle").unlink(missing_ok=True)  # its former file
             archive = pages.Archive.of(days)
             report.days, report.papers = len(days), len(archive.papers)
             # The archive lives until the build ends: keep the garbage collector from

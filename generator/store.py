@@ -62,35 +62,53 @@ def load_day(path: Path) -> Day:
 def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     """Load every day, reporting all problems in all files at once.
 
-    With `cache`, days parsed before are reused when the file's bytes are the same
-    (keyed by their hash): validating 1,000 files of YAML is most of a small rebuild.
+    With `cache` (a folder), days parsed before are reused when the file's bytes are the
+    same (keyed by their hash): validating 1,000 files of YAML is most of a small rebuild.
+    The cache holds one file per year folder, so a new day rewrites its year's alone.
     """
-    known = _read_cache(cache)
-    fresh: dict[str, tuple[str, Day]] = {}
-    misses = 0
-    days: list[Day] = []
-    problems: list[str] = []
     files = day_files(content)
     # Read in threads: on a cold disk, 1,000 small files one after another took seconds.
     with ThreadPoolExecutor(8) as pool:
         digests = list(pool.map(_digest, files))
+    by_year: dict[str, list[tuple[str, Path, str]]] = {}
     for path, digest in zip(files, digests):
         key = path.relative_to(content).as_posix()  # a moved project keeps its cache
-        hit = known.get(key)
-        if hit is not None and hit[0] == digest:
-            day, errors = hit[1], []
-        else:
-            day, errors = _parse(path)
-            misses += 1
-        problems.extend(errors)
-        if day is not None:
-            days.append(day)
-            fresh[key] = (digest, day)
+        by_year.setdefault(key.partition("/")[0], []).append((key, path, digest))
+    days: list[Day] = []
+    problems: list[str] = []
+    fresh_years: dict[str, dict[str, tuple[str, Day]]] = {}
+    for year, entries in by_year.items():
+        known = _read_cache(cache / f"{year}.pickle" if cache is not None else None)
+        fresh: dict[str, tuple[str, Day]] = {}
+        misses = 0
+        for key, path, digest in entries:
+            hit = known.get(key)
+            if hit is not None and hit[0] == digest:
+                day, errors = hit[1], []
+            else:
+                day, errors = _parse(path)
+                misses += 1
+            problems.extend(errors)
+            if day is not None:
+                days.append(day)
+                fresh[key] = (digest, day)
+        if misses or len(fresh) != len(known):
+            fresh_years[year] = fresh
     if problems:
         raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
-    if cache is not None and (misses or len(fresh) != len(known)):
-        write_if_changed(cache, pickle.dumps(fresh, protocol=pickle.HIGHEST_PROTOCOL), durable=False)
+    if cache is not None:
+        _write_cache(cache, fresh_years, keep=set(by_year))
     return days
+
+
+def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], keep: set[str]) -> None:
+    for year, fresh in changed.items():
+        data = pickle.dumps(fresh, protocol=pickle.HIGHEST_PROTOCOL)
+        write_if_changed(cache / f"{year}.pickle", data, durable=False)
+    if cache.is_dir():
+        for old in cache.glob("*.pickle"):
+            if old.stem not in keep:
+                old.unlink()
 
 
 def _digest(path: Path) -> str:

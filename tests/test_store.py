@@ -133,16 +133,42 @@ def test_locked_cleans_leftover_temp_files(tmp_path: Path) -> None:
 
 
 def test_load_all_cache_reuses_parsed_days_and_sees_edits(tmp_path: Path) -> None:
-    content, cache = tmp_path / "content", tmp_path / "cache.pickle"
+    content, cache = tmp_path / "content", tmp_path / "cache"
     write(tmp_path, VALID)
     first = store.load_all(content, cache=cache)
-    assert cache.exists()
+    assert (cache / "2026.pickle").exists()
     assert store.load_all(content, cache=cache) == first
     write(tmp_path, VALID.replace("upvotes: 12", "upvotes: 13"))
     assert store.load_all(content, cache=cache)[0].papers[0].upvotes == 13
     write(tmp_path, VALID.replace("upvotes: 12", "upvotes: x"))
     with pytest.raises(ContentError, match="upvotes"):
         store.load_all(content, cache=cache)
-    cache.write_bytes(b"garbage")
+    (cache / "2026.pickle").write_bytes(b"garbage")
     write(tmp_path, VALID)
     assert store.load_all(content, cache=cache) == first
+
+
+def test_load_all_cache_rewrites_only_the_year_that_changed(tmp_path: Path) -> None:
+    """One cache file per year folder: a new day rewrites its year's file alone, and a
+    year whose folder is gone loses its file."""
+    content, cache = tmp_path / "content", tmp_path / "cache"
+    write(tmp_path, VALID)
+    older = content / "2025" / "2025-10-03.yml"
+    older.parent.mkdir(parents=True)
+    older.write_text(VALID.replace("2026-10-03", "2025-10-03"))
+    first = store.load_all(content, cache=cache)
+    before = {p.name: p.stat().st_ino for p in cache.iterdir()}
+    assert sorted(before) == ["2025.pickle", "2026.pickle"]
+    newer = content / "2026" / "2026-10-04.yml"
+    newer.write_text(VALID.replace("2026-10-03", "2026-10-04"))
+    second = store.load_all(content, cache=cache)
+    assert [d.date.isoformat() for d in second] == ["2025-10-03", "2026-10-03", "2026-10-04"]
+    after = {p.name: p.stat().st_ino for p in cache.iterdir()}
+    assert after["2025.pickle"] == before["2025.pickle"]  # not rewritten
+    assert after["2026.pickle"] != before["2026.pickle"]
+    newer.unlink()
+    assert store.load_all(content, cache=cache) == first
+    older.unlink()
+    older.parent.rmdir()
+    store.load_all(content, cache=cache)
+    assert sorted(p.name for p in cache.iterdir()) == ["2026.pickle"]
