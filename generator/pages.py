@@ -475,15 +475,17 @@ def write_pages(
         previous = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         previous = {}
-    same = previous.get("fingerprint") == fingerprint
-    known = previous.get("pages", {}) if same else {}
+    known = previous.get("pages", {}) if previous.get("fingerprint") == fingerprint else {}
     # The pages there (folder listings, not a stat per page) and the digests they were
-    # written with: a page is read neither to know it exists nor to compare it.
+    # written with (whatever the fingerprint): a page is read neither to know it exists
+    # nor to compare it.
     present = {rel for rel, _path in files_under(docs)}
     on_disk = {doc: digest for doc, digest in previous.get("markdown", {}).items()
-               if doc in present} if same else {}
+               if doc in present}
     keys = {doc: hashlib.sha256(spec.key.encode()).hexdigest() for doc, spec in specs.items()}
     todo = [doc for doc in specs if known.get(doc) != keys[doc] or doc not in on_disk]
+    if todo:  # pages are replaced below: a build killed on the way leaves no manifest
+        manifest.unlink(missing_ok=True)  # whose digests they no longer match
     written, fresh = _render_all(renderer, specs, todo, docs, on_disk)
     digests = {doc: fresh.get(doc) or on_disk[doc] for doc in specs}
     write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,57 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
 ])
 def test_rel(src: str, dst: str, expected: str) -> None:
     assert pages.rel(src, dst) == expected
+
+
+def test_write_pages_after_a_build_killed_while_writing_rewrites_what_it_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages are compared with the digests the manifest recorded, not read back. A build
+    killed after replacing a page, before recording it, must not leave that page as the
+    killed build made it when the next build wants the old text again."""
+    renderer = pages.PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
+    day = store._parse(GOLDEN / "day.yml")[0]
+    assert day is not None
+    docs, manifest, none = tmp_path / "docs", tmp_path / "manifest.json", tmp_path / "none"
+    specs = renderer.plan(pages.Archive.of([day]))
+    pages.write_pages(renderer, specs, docs, none, manifest)
+    before = {p: p.read_bytes() for p in docs.rglob("*.md")}
+    bumped = day.model_copy(update={"papers": [day.papers[0].model_copy(update={"upvotes": 1})]})
+    real_replace, replaced = pages.replace_file, []
+
+    def killed_after_two(path: Path, data: bytes) -> None:
+        if len(replaced) == 2:
+            raise KeyboardInterrupt  # the build is killed here
+        replaced.append(path)
+        real_replace(path, data)
+
+    monkeypatch.setattr(pages, "replace_file", killed_after_two)
+    with pytest.raises(KeyboardInterrupt):
+        pages.write_pages(renderer, renderer.plan(pages.Archive.of([bumped])), docs, none, manifest)
+    assert len(replaced) == 2 and all(p.read_bytes() != before[p] for p in replaced)
+    monkeypatch.setattr(pages, "replace_file", real_replace)
+    pages.write_pages(renderer, specs, docs, none, manifest)  # the old content again
+    assert {p: p.read_bytes() for p in docs.rglob("*.md")} == before
+
+
+def test_write_pages_with_new_templates_replaces_only_pages_whose_text_changes(
+    tmp_path: Path,
+) -> None:
+    """A new fingerprint (templates, config, code) renders every page again, but replaces
+    only those whose Markdown differs (the others keep their files)."""
+    day = store._parse(GOLDEN / "day.yml")[0]
+    assert day is not None
+    templates = tmp_path / "templates"
+    shutil.copytree(REPO / "site_config" / "templates", templates)
+    docs, manifest, none = tmp_path / "docs", tmp_path / "manifest.json", tmp_path / "none"
+    renderer = pages.PageRenderer(SiteConfig(), templates)
+    pages.write_pages(renderer, renderer.plan(pages.Archive.of([day])), docs, none, manifest)
+    inodes = {p: p.stat().st_ino for p in docs.rglob("*.md")}
+    feeds = templates / "feeds.md.j2"
+    feeds.write_text(feeds.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    renderer = pages.PageRenderer(SiteConfig(), templates)
+    written = pages.write_pages(renderer, renderer.plan(pages.Archive.of([day])), docs, none,
+                                manifest)
+    assert written.written == 1
+    changed = [p for p in docs.rglob("*.md") if p.stat().st_ino != inodes[p]]
+    assert [p.relative_to(docs).as_posix() for p in changed] == ["feeds/index.md"]
