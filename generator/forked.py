@@ -70,8 +70,8 @@ class Forked(Generic[T]):
         return self._fn(*self._args)
 
 
-#: Niceness of a forked step: nothing needs it before the site is assembled, so the
-#: build's own critical path (pages, MkDocs) gets the cores first.
+#: Niceness of a forked step (and of Pagefind in a daily update): nothing needs them before
+#: the site is assembled, so the build's own critical path (pages, MkDocs) gets the cores first.
 NICE = 10
 
 

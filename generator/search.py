@@ -43,6 +43,7 @@ from collections import Counter
 from pathlib import Path
 
 from generator.errors import BuildError
+from generator.forked import NICE
 from generator.fsutil import atomic_write, write_if_changed
 from generator.models import Paper
 from generator.pagefind_bundle import canonicalize
@@ -332,14 +333,10 @@ def _spawn(cmd: list[str], background: bool) -> tuple[int, str]:
         ])
         if background:
             with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, pid, BACKGROUND_NICE)
+                os.setpriority(os.PRIO_PROCESS, pid, NICE)  # as the forked steps
         _pid, status = os.waitpid(pid, 0)
         out.seek(0)
         return os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace")
-
-
-#: Niceness of Pagefind in a daily update (it has until the site is assembled).
-BACKGROUND_NICE = 10
 
 
 def _run_pagefind(src: Path, bundle: Path, background: bool = False) -> None:

@@ -21,7 +21,7 @@ import yaml
 from pydantic import ValidationError
 
 from generator.errors import ContentError
-from generator.fsutil import clean_temp_files, exclusive_lock, write_if_changed
+from generator.fsutil import clean_temp_files, exclusive_lock, replace_file, write_if_changed
 from generator.models import ARXIV_ID, Day, Paper
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
 def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], keep: set[str]) -> None:
     for year, fresh in changed.items():
         data = pickle.dumps(fresh, protocol=pickle.HIGHEST_PROTOCOL)
-        write_if_changed(cache / f"{year}.pickle", data, durable=False)
+        replace_file(cache / f"{year}.pickle", data)  # known to differ: not read back
     if cache.is_dir():
         for old in cache.glob("*.pickle"):
             if old.stem not in keep:

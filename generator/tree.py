@@ -122,26 +122,33 @@ class SiteTree:
 def files_under(folder: Path | str) -> Iterator[tuple[str, str]]:
     """(POSIX path relative to `folder`, path) of every file under `folder` (none if it
     does not exist)."""
-    root = str(folder)
-    for parent, _dirs, names in os.walk(root):
-        rel_dir = os.path.relpath(parent, root).replace(os.sep, "/")
-        base = "" if rel_dir == "." else rel_dir + "/"
-        for name in names:
-            yield base + name, os.path.join(parent, name)
+    for rel, path, _inode in entries_under(folder):
+        yield rel, path
 
 
 def entries_under(folder: Path | str) -> Iterator[tuple[str, str, int]]:
-    """(POSIX path relative to `folder`, path, inode) of every file under `folder`, from
-    the folders' listings alone (no stat per file)."""
-    stack = [("", str(folder))]
+    """(POSIX path relative to `folder`, path, inode) of every file under `folder` (none
+    if it does not exist)."""
+    for rel, path, inode, is_dir in _walk(str(folder)):
+        if not is_dir:
+            yield rel, path, inode
+
+
+def _walk(root: str) -> Iterator[tuple[str, str, int, bool]]:
+    """(POSIX path relative to `root`, path, inode, is a folder) of everything under
+    `root`, from the folders' listings alone: no stat per file."""
+    if not os.path.isdir(root):
+        return
+    stack = [("", root)]
     while stack:
         rel_dir, path = stack.pop()
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((f"{rel_dir}{entry.name}/", entry.path))
-                else:
-                    yield f"{rel_dir}{entry.name}", entry.path, entry.inode()
+                rel = f"{rel_dir}{entry.name}"
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if is_dir:
+                    stack.append((rel + "/", entry.path))
+                yield rel, entry.path, entry.inode(), is_dir
 
 
 #: ({file: inode}, {folder}) under a folder, as POSIX paths relative to it.
@@ -157,16 +164,13 @@ class Prescan:
 
     def __init__(self, target: Path) -> None:
         self._listing: Listing | None = None
-        self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(str(target),),
                                         name="prescan", daemon=True)
         self._thread.start()
 
     def _run(self, root: str) -> None:
-        try:
+        with contextlib.suppress(OSError):  # then sync lists the folder itself
             self._listing = _scan(root)
-        except BaseException as exc:  # noqa: BLE001 - sync then lists the folder itself
-            self._error = exc
 
     def result(self) -> Listing | None:
         """The listing, or None if it could not be read (sync reads it itself then)."""
@@ -178,17 +182,11 @@ def _scan(root: str) -> Listing:
     """({file: inode}, {folder}) under `root`, as POSIX paths relative to it."""
     files: dict[str, int] = {}
     dirs: set[str] = set()
-    stack = [("", root)]
-    while stack:
-        rel_dir, path = stack.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                rel = f"{rel_dir}{entry.name}"
-                if entry.is_dir(follow_symlinks=False):
-                    dirs.add(rel)
-                    stack.append((rel + "/", entry.path))
-                else:
-                    files[rel] = entry.inode()
+    for rel, _path, inode, is_dir in _walk(root):
+        if is_dir:
+            dirs.add(rel)
+        else:
+            files[rel] = inode
     return files, dirs
 
 
