@@ -89,17 +89,18 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
 def _related(
     paths: Paths, config: SiteConfig, archive: pages.Archive, report: BuildReport,
     notify: Callable[[str], None], jobs: ExitStack,
-) -> related.Background | None:
+) -> Forked[related.Related] | None:
     notify("find related papers")
     with report.step("related"):  # forked, while groups, feeds and JSON are made
-        return jobs.enter_context(related.Background(
-            list(archive.papers.values()), config.pages.related, paths.build / "related.json",
+        return jobs.enter_context(Forked(
+            "related", related.related_papers, list(archive.papers.values()),
+            config.pages.related, paths.build / "related.json", early=True,
         )) if config.pages.related else None
 
 
 def _from_groups_on(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
-    report: BuildReport, notify: Callable[[str], None], job: related.Background | None,
+    report: BuildReport, notify: Callable[[str], None], job: Forked[related.Related] | None,
     jobs: ExitStack, fork: bool, new_site: Path, listing: Prescan,
 ) -> None:
     # A daily update forks the JSON export and the feeds, so that they are made while the

@@ -1,13 +1,13 @@
 """Run one build step in a forked process while the build goes on with the next ones.
 
 The machine this runs on has two cores and a daily update is mostly single-threaded
-Python: the feeds and the JSON export need only the loaded archive (and the groups), and
-nothing else needs them until the new site is assembled, so they run beside the pages
-and MkDocs. The child inherits the parent's memory (nothing is pickled on the way in) and
+Python: the related papers, the feeds and the JSON export need only the loaded archive (and
+the groups), and nothing else needs them until later, so they run beside the pages and
+MkDocs. The child inherits the parent's memory (nothing is pickled on the way in) and
 sends its result back through a pipe. A child that fails or dies sends nothing: the step
 then runs again in the parent, which raises the step's own error (a full disk, a bad
 file) the way it would have without the fork. A step run this way must be safe to repeat:
-every step here writes through OutputCache, which replaces files whole.
+every step here writes through OutputCache or atomic_write, which replace files whole.
 """
 
 from __future__ import annotations
@@ -23,25 +23,39 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Niceness of a forked step (and of Pagefind in a daily update): nothing needs them before
+#: the site is assembled, so the build's own critical path (pages, MkDocs) gets the cores first.
+NICE = 10
+
 
 class Forked(Generic[T]):
     """`fn(*args)` in a forked child; `result()` waits for it and returns what it returned.
 
-    Use it as a context manager: leaving the block without taking the result (the build
-    failed on the way) ends the child, which would otherwise wait forever to send it.
+    `early`: `fn` takes a keyword argument `deliver` and calls it with its result as soon as
+    it is known, then goes on (writing its caches, say); `result()` returns it then, and
+    leaving the block waits for the child to finish. Use it as a context manager: leaving
+    the block without taking the result (the build failed on the way) ends the child, which
+    would otherwise wait forever to send it. `fork=False` runs `fn` here and now.
     """
 
-    def __init__(self, name: str, fn: Callable[..., T], *args: object, fork: bool = True) -> None:
-        self.name, self._fn, self._args = name, fn, args
+    def __init__(self, name: str, fn: Callable[..., T], *args: object, fork: bool = True,
+                 early: bool = False) -> None:
+        self.name, self._fn, self._args, self._early = name, fn, args, early
         self._inline: tuple[T] | None = None
-        if not fork:  # run here and now (see build.py: a full build keeps both cores busy)
-            self._inline = (fn(*args),)
+        if not fork:
+            self._inline = (self._call(),)
             return
         ctx = multiprocessing.get_context("fork")
         self._reader, writer = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_run, args=(fn, args, writer), name=name, daemon=True)
+        self._child = ctx.Process(target=_run, args=(fn, args, early, writer), name=name,
+                                  daemon=True)
         self._child.start()
         writer.close()
+
+    def _call(self) -> T:
+        if self._early:
+            return self._fn(*self._args, deliver=lambda _result: None)
+        return self._fn(*self._args)
 
     def __enter__(self) -> Forked[T]:
         return self
@@ -49,8 +63,8 @@ class Forked(Generic[T]):
     def __exit__(self, *exc_info: object) -> None:
         if self._inline is not None:
             return
-        if self._child.is_alive():
-            self._child.terminate()
+        if not self._reader.closed and self._child.is_alive():
+            self._child.terminate()  # its result was never taken
         self._child.join()
         self._reader.close()
 
@@ -63,26 +77,33 @@ class Forked(Generic[T]):
             ok, value = False, None
         finally:
             self._reader.close()
-            self._child.join()
         if ok:
             return value
+        self._child.join()
         log.info("%s: the forked step failed (%s); running it here", self.name, value)
-        return self._fn(*self._args)
+        return self._call()
 
 
-#: Niceness of a forked step (and of Pagefind in a daily update): nothing needs them before
-#: the site is assembled, so the build's own critical path (pages, MkDocs) gets the cores first.
-NICE = 10
-
-
-def _run(fn: Callable[..., object], args: tuple, writer) -> None:
+def _run(fn: Callable[..., object], args: tuple, early: bool, writer) -> None:
     with contextlib.suppress(OSError):
         os.nice(NICE)
+    sent = False
+
+    def deliver(value: object) -> None:
+        nonlocal sent
+        if not sent:
+            sent = True
+            writer.send((True, value))
+            writer.close()
+
     try:
-        answer = (True, fn(*args))
+        value = fn(*args, deliver=deliver) if early else fn(*args)
     except BaseException as exc:  # noqa: BLE001 - reported by re-running in the parent
-        answer = (False, f"{type(exc).__name__}: {exc}")
-    try:
-        writer.send(answer)
-    finally:
-        writer.close()
+        if sent:  # after the answer (writing a cache, say): the parent has what it needs
+            log.warning("%s: failed after it answered: %s: %s", multiprocessing.current_process().name,
+                        type(exc).__name__, exc)
+        else:
+            writer.send((False, f"{type(exc).__name__}: {exc}"))
+            writer.close()
+        return
+    deliver(value)

@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import re
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -73,18 +72,23 @@ _SET_ASIDE_BELOW = 0.6
 Related = dict[str, tuple[str, ...]]
 
 
-def related_papers(papers: Sequence[Paper], k: int = 5, cache_path: Path | None = None) -> Related:
+def related_papers(
+    papers: Sequence[Paper], k: int = 5, cache_path: Path | None = None,
+    deliver: Callable[[Related], None] | None = None,
+) -> Related:
     """Each paper's id -> the ids of up to `k` most similar other papers, best first.
 
     Every paper is a key. Only papers scoring above 0 are listed, so a paper sharing
     words with fewer than k others gets fewer ids, or none; never itself. Ties are
     broken by id (ascending). The result does not depend on the order of `papers`; if two
     entries share an id, the later one is used. With `cache_path` (e.g.
-    build/related.json), see the module docstring for the cache and the cost.
+    build/related.json), see the module docstring for the cache and the cost. `deliver`
+    gets the result as soon as it is known, before the caches are written (the build runs
+    this in a forked.Forked child with early=True, so the pages need not wait for them).
     """
     if k < 0:
         raise ValueError("k must be >= 0")
-    return _resolve(_Inputs(papers, k), cache_path)
+    return _resolve(_Inputs(papers, k), cache_path, deliver)
 
 
 class _Inputs:
@@ -124,56 +128,6 @@ def _resolve(
     if cache_path is not None:
         _write_cache(cache_path, inputs.key, result)
     return result
-
-
-class Background:
-    """related_papers in a forked process, while the caller does other work (hashing the
-    texts for the cache key is ~0.3 s at 20,000 papers, computing ~4 s, extending the saved
-    model ~0.5 s). `result()` waits for the answer, which the child sends before it writes
-    the caches (or computes it there and then if the child failed); `join()` waits for the
-    child to finish writing them: call it before the build ends."""
-
-    def __init__(self, papers: Sequence[Paper], k: int, cache_path: Path) -> None:
-        self._args = (papers, k, cache_path)
-        ctx = multiprocessing.get_context("fork")
-        self._reader, writer = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_send_related, args=(*self._args, writer),
-                                  name="related", daemon=True)
-        self._child.start()
-        writer.close()
-
-    def __enter__(self) -> Background:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Wait for the child to write its caches; end it if its result was never taken
-        (the build failed on the way): it would wait forever to send it."""
-        if not self._reader.closed and self._child.is_alive():
-            self._child.terminate()
-        self.join()
-
-    def result(self) -> Related:
-        try:
-            answer = self._reader.recv()
-        except (EOFError, OSError):  # the child died without an answer
-            answer = None
-        finally:
-            self._reader.close()
-        if not isinstance(answer, dict):
-            self.join()
-            return related_papers(*self._args)
-        return answer
-
-    def join(self) -> None:
-        self._child.join()
-
-
-def _send_related(papers: Sequence[Paper], k: int, cache_path: Path, writer) -> None:
-    def deliver(result: Related) -> None:
-        writer.send(result)
-        writer.close()
-
-    _resolve(_Inputs(papers, k), cache_path, deliver)
 
 
 # ---------------------------------------------------------------- computing

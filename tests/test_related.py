@@ -376,17 +376,12 @@ def test_a_damaged_model_file_means_starting_over(tmp_path) -> None:
     assert related.related_papers(more, cache_path=cache) == related.related_papers(more)
 
 
-def test_background_sends_the_result_and_survives_a_dead_child(
-    tmp_path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import os
+def test_forked_related_papers_answer_before_writing_their_caches(tmp_path) -> None:
+    from generator.forked import Forked
 
     expected = related.related_papers(TOPICAL, k=2)
-    job = related.Background(TOPICAL, 2, tmp_path / "related.json")
-    assert job.result() == expected
-    job.join()
-    assert (tmp_path / "related.json").is_file()  # written after the answer was sent
-    monkeypatch.setattr(related, "_send_related", lambda *args: os._exit(3))  # killed, say
-    job = related.Background(TOPICAL, 2, tmp_path / "other.json")
-    assert job.result() == expected
-    job.join()
+    cache = tmp_path / "related.json"
+    with Forked("related", related.related_papers, TOPICAL, 2, cache, early=True) as job:
+        assert job.result() == expected
+    assert cache.is_file()  # written after the answer was sent; leaving the block waited
+    assert related.related_papers(TOPICAL, k=2, cache_path=cache) == expected
