@@ -51,7 +51,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real_spawn = search._spawn
 
     def spawn(cmd, *args, **kwargs):
-        if "pagefind" in cmd:
+        if "--site" in cmd:
             calls.append(Path(cmd[cmd.index("--site") + 1]).name)
         return real_spawn(cmd, *args, **kwargs)
 
