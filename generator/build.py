@@ -21,7 +21,7 @@ from generator import export, feeds, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.forked import Forked
-from generator.fsutil import exclusive_lock
+from generator.fsutil import clean_temp_files, exclusive_lock
 from generator.tree import Prescan, SiteTree
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
     lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
     with lock, _undo_on_failure(paths):
         site.clean_leftovers(paths)
+        clean_temp_files(paths.build, recursive=False)  # a killed build's state files
         new_site = site.previous_site(paths)  # the folder the new site is synced into
         listing = Prescan(new_site)
         notify("load content")

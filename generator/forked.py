@@ -16,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -47,8 +48,8 @@ class Forked(Generic[T]):
             return
         ctx = multiprocessing.get_context("fork")
         self._reader, writer = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_run, args=(fn, args, early, writer), name=name,
-                                  daemon=True)
+        self._child = ctx.Process(target=_run, args=(fn, args, early, writer, os.getpid()),
+                                  name=name, daemon=True)
         self._child.start()
         writer.close()
 
@@ -84,7 +85,20 @@ class Forked(Generic[T]):
         return self._call()
 
 
-def _run(fn: Callable[..., object], args: tuple, early: bool, writer) -> None:
+def _die_with(parent: int) -> None:
+    """End this child when the build that forked it dies (killed, say): a step must not go on
+    writing the build's caches after its lock is gone, beside the next build. (Linux sends
+    the signal when the thread that forked it ends: a build ends its steps before that.)"""
+    with contextlib.suppress(Exception):  # Linux: prctl(PR_SET_PDEATHSIG, SIGKILL)
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(1)
+
+
+def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: int) -> None:
+    _die_with(parent)
     with contextlib.suppress(OSError):
         os.nice(NICE)
     sent = False

@@ -82,10 +82,11 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def clean_temp_files(folder: Path) -> int:
-    """Remove temp files a killed writer left under `folder`; call while holding its lock."""
+def clean_temp_files(folder: Path, *, recursive: bool = True) -> int:
+    """Remove temp files a killed writer left under `folder` (or, not `recursive`, in it);
+    call while holding its lock."""
     removed = 0
-    for tmp in folder.rglob(f".*{TMP_MARK}*"):
+    for tmp in (folder.rglob if recursive else folder.glob)(f".*{TMP_MARK}*"):
         if tmp.is_file():
             try:
                 tmp.unlink(missing_ok=True)

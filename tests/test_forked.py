@@ -81,3 +81,28 @@ def test_fork_false_runs_the_step_here_and_now(tmp_path: Path) -> None:
     with Forked("early", answers_then_goes_on, go_on, done, fork=False, early=True) as job:
         assert done.exists()
         assert job.result() == "answer"
+
+
+def test_a_step_dies_with_the_build_that_forked_it(tmp_path: Path) -> None:
+    """A killed build's forked steps must not go on writing its caches beside the next one."""
+    import subprocess
+    import sys
+
+    late = tmp_path / "written-after-the-build-died"
+    script = f"""
+import os, time
+from pathlib import Path
+from generator.forked import Forked
+
+def slow(path):
+    time.sleep(1.5)
+    Path(path).write_text("too late")
+
+job = Forked("slow", slow, {str(late)!r})
+time.sleep(0.3)  # the child is running
+os._exit(9)  # the build dies (as when killed): no __exit__, no clean-up
+"""
+    subprocess.run([sys.executable, "-c", script], check=False, timeout=30,
+                   cwd=Path(__file__).resolve().parents[1])
+    time.sleep(2.5)
+    assert not late.exists()
