@@ -22,9 +22,12 @@ from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.forked import Forked
 from generator.fsutil import clean_temp_files, exclusive_lock
-from generator.tree import Prescan, SiteTree
+from generator.tree import FolderRecords, Prescan, SiteTree
 
 log = logging.getLogger(__name__)
+
+#: build/<RECORDS>: what the last syncs left in the two sites that take turns (tree.py).
+RECORDS = "site-records.pickle"
 
 
 @dataclass
@@ -53,7 +56,8 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         site.clean_leftovers(paths)
         clean_temp_files(paths.build, recursive=False)  # a killed build's state files
         new_site = site.previous_site(paths)  # the folder the new site is synced into
-        listing = Prescan(new_site)
+        records = FolderRecords(paths.build / RECORDS)
+        listing = Prescan(new_site, records)
         notify("load content")
         with report.step("load"):
             days = store.load_all(paths.content, cache=paths.build / "content-cache")
@@ -80,7 +84,8 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
                 if not incremental:
                     job = _related(paths, config, archive, report, notify, jobs)
                 _from_groups_on(paths, config, archive, index, report, notify, job, jobs,
-                                fork=incremental, new_site=new_site, listing=listing)
+                                fork=incremental, new_site=new_site, listing=listing,
+                                records=records)
         finally:
             if index is not None:  # no Pagefind run outlives the build (and its lock)
                 index.wait()
@@ -102,7 +107,7 @@ def _related(
 def _from_groups_on(
     paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
     report: BuildReport, notify: Callable[[str], None], job: Forked[related.Related] | None,
-    jobs: ExitStack, fork: bool, new_site: Path, listing: Prescan,
+    jobs: ExitStack, fork: bool, new_site: Path, listing: Prescan, records: FolderRecords,
 ) -> None:
     # A daily update forks the JSON export and the feeds, so that they are made while the
     # pages and MkDocs run here on the other core. A first build makes them here: related
@@ -142,7 +147,7 @@ def _from_groups_on(
         feed_files.add_to(tree)
         api_files.add_to(tree, f"{export.API_DIR}/")
         index.add_to(tree)
-        tree.sync(new_site, listing.result())
+        tree.sync(new_site, listing.result(), records)
     notify("publish")
     with report.step("publish"):
         site.publish(new_site, paths.site, paths.build / site.SPARE)
