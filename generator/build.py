@@ -101,6 +101,7 @@ def _related(
         return jobs.enter_context(Forked(
             "related", related.related_papers, list(archive.papers.values()),
             config.pages.related, paths.build / "related.json", early=True,
+            nice=0,  # the pages wait for it: not behind the other forked steps
         )) if config.pages.related else None
 
 

@@ -36,11 +36,12 @@ class Forked(Generic[T]):
     it is known, then goes on (writing its caches, say); `result()` returns it then, and
     leaving the block waits for the child to finish. Use it as a context manager: leaving
     the block without taking the result (the build failed on the way) ends the child, which
-    would otherwise wait forever to send it. `fork=False` runs `fn` here and now.
+    would otherwise wait forever to send it. `fork=False` runs `fn` here and now. `nice`:
+    the child's niceness (0 for a step the build soon waits on).
     """
 
     def __init__(self, name: str, fn: Callable[..., T], *args: object, fork: bool = True,
-                 early: bool = False) -> None:
+                 early: bool = False, nice: int = NICE) -> None:
         self.name, self._fn, self._args, self._early = name, fn, args, early
         self._inline: tuple[T] | None = None
         if not fork:
@@ -48,7 +49,7 @@ class Forked(Generic[T]):
             return
         ctx = multiprocessing.get_context("fork")
         self._reader, writer = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_run, args=(fn, args, early, writer, os.getpid()),
+        self._child = ctx.Process(target=_run, args=(fn, args, early, writer, os.getpid(), nice),
                                   name=name, daemon=True)
         self._child.start()
         writer.close()
@@ -97,10 +98,12 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: int) -> None:
+def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: int,
+         nice: int) -> None:
     _die_with(parent)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     sent = False
 
     def deliver(value: object) -> None:

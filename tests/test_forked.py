@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.forked import Forked
+from generator.forked import NICE, Forked
 
 PARENT = os.getpid()
 
@@ -92,7 +92,7 @@ def test_a_step_dies_with_the_build_that_forked_it(tmp_path: Path) -> None:
     script = f"""
 import os, time
 from pathlib import Path
-from generator.forked import Forked
+from generator.forked import NICE, Forked
 
 def slow(path):
     time.sleep(1.5)
@@ -106,3 +106,15 @@ os._exit(9)  # the build dies (as when killed): no __exit__, no clean-up
                    cwd=Path(__file__).resolve().parents[1])
     time.sleep(2.5)
     assert not late.exists()
+
+
+def niceness() -> int:
+    return os.nice(0)
+
+
+def test_a_step_runs_at_its_niceness() -> None:
+    here = os.nice(0)
+    with Forked("background", niceness) as job:
+        assert job.result() == min(here + NICE, 19)
+    with Forked("soon-waited-on", niceness, nice=0) as job:
+        assert job.result() == here
