@@ -133,7 +133,8 @@ class SiteTree:
             with contextlib.suppress(FileNotFoundError):  # removed with a parent above
                 os.rmdir(f"{root}/{rel}")  # empty by now: its files were not wanted
         if records is not None:
-            records.save(root, _record(root, files, needed_dirs))
+            with contextlib.suppress(OSError):  # no record: the next scan lists every folder
+                records.save(root, _record(root, files, needed_dirs))
         return report
 
 

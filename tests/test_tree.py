@@ -139,3 +139,14 @@ def test_a_damaged_records_file_lists_every_folder(tmp_path: Path, monkeypatch) 
     tree.sync(target, listing, records)
     assert "a/b/stray" not in files(target)
     assert FolderRecords(tmp_path / "records.pickle").of(str(target))  # written again
+
+
+def test_a_record_that_cannot_be_taken_does_not_fail_the_sync(tmp_path: Path, monkeypatch) -> None:
+    def cannot(*_args):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tree_module, "_record", cannot)
+    tree, _src = sources(tmp_path)
+    target, records = tmp_path / "site", FolderRecords(tmp_path / "records.pickle")
+    tree.sync(target, records=records)
+    assert "a/b/c.txt" in files(target) and records.of(str(target)) is None
