@@ -168,6 +168,16 @@ def test_unchanged_rebuild_runs_pagefind_zero_times(tmp_path: Path, runs: list[s
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache/src").rglob("*")} == sources
 
 
+def test_a_killed_runs_output_folder_is_removed_by_the_next_build(tmp_path: Path) -> None:
+    index(three_years(), tmp_path, tmp_path / "cache")
+    leftover = tmp_path / "cache" / "index" / ".2025.tmp-999999"
+    (leftover / "fragment").mkdir(parents=True)
+    (leftover / "fragment" / "x.pf_fragment").write_bytes(b"half written")
+    index(three_years(), tmp_path, tmp_path / "cache")
+    assert not leftover.exists()
+    assert (tmp_path / "cache" / "index" / "2025" / "pagefind-entry.json").is_file()
+
+
 def test_a_first_search_covers_the_newest_slices_holding_recent_pages(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
