@@ -106,21 +106,19 @@ def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: in
             os.nice(nice)
     sent = False
 
-    def deliver(value: object) -> None:
+    def answer(ok: bool, value: object) -> None:  # once: the first answer is the one
         nonlocal sent
         if not sent:
             sent = True
-            writer.send((True, value))
+            writer.send((ok, value))
             writer.close()
 
     try:
-        value = fn(*args, deliver=deliver) if early else fn(*args)
+        value = fn(*args, deliver=lambda v: answer(True, v)) if early else fn(*args)
     except BaseException as exc:  # noqa: BLE001 - reported by re-running in the parent
         if sent:  # after the answer (writing a cache, say): the parent has what it needs
-            log.warning("%s: failed after it answered: %s: %s", multiprocessing.current_process().name,
-                        type(exc).__name__, exc)
-        else:
-            writer.send((False, f"{type(exc).__name__}: {exc}"))
-            writer.close()
+            log.warning("%s: failed after it answered: %s: %s",
+                        multiprocessing.current_process().name, type(exc).__name__, exc)
+        answer(False, f"{type(exc).__name__}: {exc}")
         return
-    deliver(value)
+    answer(True, value)

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.errors import GeneratorError
+
 
 @dataclass
 class SyncReport:
@@ -153,14 +155,25 @@ def entries_under(folder: Path | str) -> Iterator[tuple[str, str, int]]:
             yield rel, path, inode
 
 
-def _walk(root: str) -> Iterator[tuple[str, str, int, bool]]:
+def _walk(root: str, record: Record | None = None) -> Iterator[tuple[str, str, int, bool]]:
     """(POSIX path relative to `root`, path, inode, is a folder) of everything under
-    `root`, from the folders' listings alone: no stat per file."""
+    `root`, from the folders' listings alone: no stat per file. A folder whose inode and
+    ctime are as in `record` (see FolderRecords) is taken from it instead of listed."""
     if not os.path.isdir(root):
         return
     stack = [("", root)]
     while stack:
         rel_dir, path = stack.pop()
+        known = record.get(rel_dir.rstrip("/")) if record else None
+        if known is not None:
+            st = os.lstat(path)
+            if (st.st_ino, st.st_ctime_ns) == known[:2]:
+                for name, inode in known[2].items():
+                    yield f"{rel_dir}{name}", f"{path}/{name}", inode, False
+                for name in known[3]:
+                    stack.append((f"{rel_dir}{name}/", f"{path}/{name}"))
+                    yield f"{rel_dir}{name}", f"{path}/{name}", -1, True
+                continue
         with os.scandir(path) as entries:
             for entry in entries:
                 rel = f"{rel_dir}{entry.name}"
@@ -198,32 +211,15 @@ class Prescan:
 
 
 def _scan(root: str, record: Record | None = None) -> Listing:
-    """({file: inode}, {folder}) under `root`, as POSIX paths relative to it; a folder
-    whose inode and ctime are as in `record` is taken from it instead of listed."""
+    """({file: inode}, {folder}) under `root`, as POSIX paths relative to it (folders as
+    in `record` taken from it: see _walk)."""
     files: dict[str, int] = {}
     dirs: set[str] = set()
-    stack = [""]
-    while stack:
-        rel_dir = stack.pop()
-        path = f"{root}/{rel_dir}" if rel_dir else root
-        prefix = f"{rel_dir}/" if rel_dir else ""
-        known = record.get(rel_dir) if record else None
-        if known is not None:
-            st = os.lstat(path)
-            if (st.st_ino, st.st_ctime_ns) == known[:2]:
-                for name, inode in known[2].items():
-                    files[prefix + name] = inode
-                for name in known[3]:
-                    dirs.add(prefix + name)
-                    stack.append(prefix + name)
-                continue
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    dirs.add(prefix + entry.name)
-                    stack.append(prefix + entry.name)
-                else:
-                    files[prefix + entry.name] = entry.inode()
+    for rel, _path, inode, is_dir in _walk(root, record):
+        if is_dir:
+            dirs.add(rel)
+        else:
+            files[rel] = inode
     return files, dirs
 
 
@@ -294,11 +290,11 @@ class FolderRecords:
         records.pop((st.st_dev, st.st_ino), None)
         records[(st.st_dev, st.st_ino)] = record
         kept = self._records = dict(list(records.items())[-self.KEEP:])
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        with contextlib.suppress(OSError):  # not saved: the next scan lists every folder
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(pickle.dumps((self.FORMAT, kept), protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, self.path)
+        from generator.fsutil import replace_file  # fsutil imports this module
+
+        with contextlib.suppress(GeneratorError):  # not saved: the next scan lists every folder
+            replace_file(self.path, pickle.dumps((self.FORMAT, kept),
+                                                 protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _place(source: str, dest: str, *, move: bool) -> bool:
