@@ -107,7 +107,10 @@ def test_rebuild_of_unchanged_content_rewrites_nothing(tmp_path: Path) -> None:
     paths = make_project(tmp_path / "p")
     first = build_project(paths)
     before = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
+    leftover = paths.build / ".related-state.npz.tmp-999999"  # a killed build's forked step
+    leftover.write_bytes(b"half written")
     second = build_project(paths)
+    assert not leftover.exists()
     assert first.pages_written > 0 and second.pages_written == 0
     after = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
     changed = [str(p) for p in before if before[p] != after.get(p)]
