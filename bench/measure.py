@@ -18,6 +18,7 @@ the wall time was measured on a quiet machine.
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import threading
 import time
@@ -164,3 +165,72 @@ def tree_size(folder: Path) -> tuple[int, int, int]:
                 apparent += st.st_size
     disk += os.lstat(folder).st_blocks * 512
     return files, disk, apparent
+
+
+#: The parts of a site, by the first matching prefix of a file's site-relative path.
+SITE_PARTS = (
+    ("pagefind/", "Pagefind index"),
+    ("api/", "JSON API (`api/`)"),
+    ("papers/date/", "day pages"),
+    ("papers/week/", "week, month and trending pages"),
+    ("papers/month/", "week, month and trending pages"),
+    ("papers/trending/", "week, month and trending pages"),
+    ("papers/", "paper pages"),
+    ("topics/", "topic pages"),
+    ("orgs/", "organization pages"),
+    ("assets/", "theme and site assets"),
+    ("feeds/", "feeds"),
+    ("feed.", "feeds"),
+    ("atom.xml", "feeds"),
+)
+OTHER_PART = "home, archive, sitemaps, 404"
+
+
+def site_parts(site: Path) -> dict[str, dict[str, int]]:
+    """{part: {files, disk, apparent}} of a built site (SITE_PARTS), each inode counted once
+    and folders counted as du counts them (a block each: a page per folder adds 4 KB)."""
+    parts: dict[str, dict[str, int]] = {}
+    seen: set[tuple[int, int]] = set()
+
+    def count(path: str, rel: str, is_file: bool) -> None:
+        part = next((label for prefix, label in SITE_PARTS if rel.startswith(prefix)), OTHER_PART)
+        entry = parts.setdefault(part, {"files": 0, "disk": 0, "apparent": 0})
+        st = os.lstat(path)
+        entry["files"] += is_file
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            entry["disk"] += st.st_blocks * 512
+            entry["apparent"] += st.st_size if is_file else 0
+
+    count(str(site), "", False)
+    for dirpath, dirnames, filenames in os.walk(site):
+        for name in [*filenames, *dirnames]:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, site).replace(os.sep, "/")
+            is_file = name in filenames
+            count(path, rel if is_file else rel + "/", is_file)
+    return parts
+
+
+def paper_page_anatomy(site: Path, sample: int = 500) -> dict[str, float]:
+    """Median bytes of a paper page and of its article (what the page shows of the paper;
+    the rest is the theme's chrome: header, search box, footer, scripts), over up to
+    `sample` paper pages."""
+    totals: list[int] = []
+    articles: list[int] = []
+    papers = site / "papers"
+    for entry in sorted(os.scandir(papers), key=lambda e: e.name) if papers.is_dir() else []:
+        if len(totals) >= sample:
+            break
+        page = Path(entry.path) / "index.html"
+        if entry.name[:1].isdigit() and page.is_file():
+            data = page.read_bytes()
+            start = data.find(b'<article class="dp-paper"')
+            end = data.find(b"</article>", start)
+            if start >= 0 and end >= 0:
+                totals.append(len(data))
+                articles.append(end + len(b"</article>") - start)
+    if not totals:
+        return {}
+    return {"pages": len(totals), "page": float(statistics.median(totals)),
+            "article": float(statistics.median(articles))}

@@ -196,6 +196,56 @@ def _all_years_lines(queries: list[dict], med, rng) -> list[str]:
     ]
 
 
+def _bytes_lines(sizes: list[dict]) -> list[str]:
+    """Where the site's bytes go: each part's KB per paper (on disk, as du counts them)."""
+    sized = [s for s in sizes if s.get("parts")]
+    if not sized:
+        return []
+    last = sized[-1]
+    order = sorted(last["parts"], key=lambda part: -last["parts"][part]["disk"])
+    head = " | ".join(f"{s['days']} days" for s in sized)
+    out = [
+        "## Where the bytes go",
+        "",
+        "KB per paper on disk (as `du` counts them: 4 KB blocks, so a 2 KB file counts 4 KB) "
+        f"of each part of the site; for {last['days']} days also its files and MB.",
+        "",
+        f"| Part | {head} | files at {last['days']} days | MB on disk / apparent |",
+        "|---|" + "---:|" * len(sized) + "---:|---:|",
+    ]
+    for part in order:
+        cells = " | ".join(
+            f"{s['parts'].get(part, {}).get('disk', 0) / 1024 / s['papers']:.1f}" for s in sized
+        )
+        p = last["parts"][part]
+        out.append(f"| {part} | {cells} | {p['files']:,} | "
+                   f"{p['disk'] / MB:.0f} / {p['apparent'] / MB:.0f} |")
+    totals = " | ".join(f"**{s['site_disk'] / 1024 / s['papers']:.1f}**" for s in sized)
+    out.append(f"| **all** | {totals} | {last['site_files']:,} | "
+               f"{last['site_disk'] / MB:.0f} / {last['site_apparent'] / MB:.0f} |")
+    anatomy = last.get("paper_page") or {}
+    if anatomy:
+        chrome = anatomy["page"] - anatomy["article"]
+        html_pages = last.get("hugo_pages") or 0
+        out += [
+            "",
+            f"- A paper page ({last['days']} days, median of {anatomy['pages']:.0f}): "
+            f"{anatomy['page'] / 1024:.1f} KB, of which the paper itself (its `<article>`: "
+            f"title, authors, abstract, links, topics, related papers) "
+            f"{anatomy['article'] / 1024:.1f} KB and Material's page chrome (head, header with "
+            f"the search box and palette toggle, footer, scripts) {chrome / 1024:.1f} KB.",
+        ]
+        if html_pages:
+            out.append(
+                f"- That chrome alone on the site's {html_pages:,} HTML pages comes to "
+                f"{chrome * html_pages / 1024 / last['papers']:.1f} KB per paper; Hugo's "
+                f"`public/` from the same Markdown with a minimal theme (no chrome, no search "
+                f"index, no JSON, no feeds) is {last['hugo_disk'] / 1024 / last['papers']:.1f} "
+                "KB per paper."
+            )
+    return out + [""]
+
+
 def _home_line(s: dict) -> str:
     files = s.get("home_by_file") or {}
     top = sorted(files.items(), key=lambda kv: -kv[1])[:4]
@@ -255,6 +305,7 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
     ]
     out += _phase_table(results) + [""]
     out += ["## Search (Pagefind, headless Chromium)", ""] + _search_lines(results) + [""]
+    out += _bytes_lines(sizes)
     hugo_rows = [
         f"{s['days']} days: {s.get('hugo_pages') or '?'} pages, {s['hugo_files']:,} files, "
         f"{s['hugo_disk'] / MB:.0f} MB"

@@ -273,6 +273,8 @@ def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: 
             size.update(site_files=files, site_disk=disk, site_apparent=apparent)
             pf_files, pf_disk, _ = measure.tree_size(ours / "site" / "pagefind")
             size.update(pagefind_files=pf_files, pagefind_disk=pf_disk)
+            size.update(parts=measure.site_parts(ours / "site"),
+                        paper_page=measure.paper_page_anatomy(ours / "site"))
             hugo_site.make_project(ours / "build" / "docs", hugo)
             if search_here:
                 words = search_words(content, args.queries)

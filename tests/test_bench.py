@@ -67,3 +67,17 @@ def test_smoke_writes_the_table_and_the_chart(tmp_path: Path) -> None:
     assert "First search, bytes transferred" in text
     assert "time from typing the word to the first result" in text
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Where the bytes go: every part's KB per paper, summing to the site's KB per paper.
+    section = text.split("## Where the bytes go", 1)[1].split("\n## ", 1)[0]
+    table = {cells[0]: cells[1:3] for cells in (
+        [cell.strip().strip("*") for cell in line.strip("|").split("|")]
+        for line in section.splitlines() if line.startswith("| ") and "---" not in line
+    ) if cells[0] != "Part"}
+    total = table.pop("all")
+    assert {"paper pages", "day pages", "Pagefind index", "JSON API (`api/`)"} <= set(table)
+    for i, row in enumerate(rows):
+        site_kb = float(row.strip("|").split("|")[11])  # the summary table's KB/paper
+        assert float(total[i]) == pytest.approx(site_kb, abs=0.06)
+        assert sum(float(cells[i]) for cells in table.values()) == pytest.approx(
+            site_kb, abs=0.06 * len(table))
+    assert re.search(r"A paper page \(10 days, median of \d+\): [\d.]+ KB, of which", section)
