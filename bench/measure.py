@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,26 +149,13 @@ def wait_until_quiet(
 
 
 def tree_size(folder: Path) -> tuple[int, int, int]:
-    """(files, disk bytes as du counts them, apparent bytes) under `folder`.
-
-    Files count every path; bytes count each inode once (hard links, as `du`)."""
-    files = disk = apparent = 0
-    seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(folder):
-        files += len(filenames)
-        for name in [*filenames, *dirnames]:
-            st = os.lstat(os.path.join(dirpath, name))
-            if (st.st_dev, st.st_ino) in seen:  # a hard link counts once, as du counts it
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            disk += st.st_blocks * 512
-            if name in filenames:
-                apparent += st.st_size
-    disk += os.lstat(folder).st_blocks * 512
-    return files, disk, apparent
+    """(files, disk bytes as du counts them, apparent bytes) under `folder`."""
+    whole = _sizes(folder, lambda _rel: "")[""]
+    return whole["files"], whole["disk"], whole["apparent"]
 
 
-#: The parts of a site, by the first matching prefix of a file's site-relative path.
+#: The parts of a site, by the first matching prefix of a path relative to the site (a
+#: folder's ends in /).
 SITE_PARTS = (
     ("pagefind/", "Pagefind index"),
     ("api/", "JSON API (`api/`)"),
@@ -187,26 +175,35 @@ OTHER_PART = "home, archive, sitemaps, 404"
 
 
 def site_parts(site: Path) -> dict[str, dict[str, int]]:
-    """{part: {files, disk, apparent}} of a built site (SITE_PARTS), each inode counted once
-    and folders counted as du counts them (a block each: a page per folder adds 4 KB)."""
+    """{part: {files, html, disk, apparent}} of a built site, by SITE_PARTS."""
+    return _sizes(site, lambda rel: next(
+        (label for prefix, label in SITE_PARTS if rel.startswith(prefix)), OTHER_PART))
+
+
+def _sizes(folder: Path, part_of: Callable[[str], str]) -> dict[str, dict[str, int]]:
+    """{part_of(path relative to `folder`): {files, html, disk, apparent}}.
+
+    Files count every path; bytes count each inode once (hard links, as `du`), folders
+    included (as `du`: a block each, so a page in a folder of its own costs 4 KB more)."""
     parts: dict[str, dict[str, int]] = {}
     seen: set[tuple[int, int]] = set()
 
     def count(path: str, rel: str, is_file: bool) -> None:
-        part = next((label for prefix, label in SITE_PARTS if rel.startswith(prefix)), OTHER_PART)
-        entry = parts.setdefault(part, {"files": 0, "disk": 0, "apparent": 0})
-        st = os.lstat(path)
+        entry = parts.setdefault(part_of(rel), {"files": 0, "html": 0, "disk": 0, "apparent": 0})
         entry["files"] += is_file
-        if (st.st_dev, st.st_ino) not in seen:
-            seen.add((st.st_dev, st.st_ino))
-            entry["disk"] += st.st_blocks * 512
-            entry["apparent"] += st.st_size if is_file else 0
+        entry["html"] += is_file and rel.endswith(".html")
+        st = os.lstat(path)
+        if (st.st_dev, st.st_ino) in seen:  # a hard link counts once, as du counts it
+            return
+        seen.add((st.st_dev, st.st_ino))
+        entry["disk"] += st.st_blocks * 512
+        entry["apparent"] += st.st_size if is_file else 0
 
-    count(str(site), "", False)
-    for dirpath, dirnames, filenames in os.walk(site):
+    count(str(folder), "", False)
+    for dirpath, dirnames, filenames in os.walk(folder):
         for name in [*filenames, *dirnames]:
             path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, site).replace(os.sep, "/")
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
             is_file = name in filenames
             count(path, rel if is_file else rel + "/", is_file)
     return parts

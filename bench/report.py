@@ -226,7 +226,7 @@ def _bytes_lines(sizes: list[dict]) -> list[str]:
     anatomy = last.get("paper_page") or {}
     if anatomy:
         chrome = anatomy["page"] - anatomy["article"]
-        html_pages = last.get("hugo_pages") or 0
+        html_pages = last.get("site_html") or 0
         out += [
             "",
             f"- A paper page ({last['days']} days, median of {anatomy['pages']:.0f}): "

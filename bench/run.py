@@ -269,12 +269,15 @@ def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: 
         )
         if run == 0:
             size["papers"] = full["papers"] or size["papers"]
-            files, disk, apparent = measure.tree_size(ours / "site")
-            size.update(site_files=files, site_disk=disk, site_apparent=apparent)
-            pf_files, pf_disk, _ = measure.tree_size(ours / "site" / "pagefind")
+            parts = measure.site_parts(ours / "site")
+            size.update(
+                {f"site_{key}": sum(part[key] for part in parts.values())
+                 for key in ("files", "html", "disk", "apparent")},
+                parts=parts, paper_page=measure.paper_page_anatomy(ours / "site"),
+            )
+            pf_files = parts["Pagefind index"]["files"]
+            pf_disk = parts["Pagefind index"]["disk"]
             size.update(pagefind_files=pf_files, pagefind_disk=pf_disk)
-            size.update(parts=measure.site_parts(ours / "site"),
-                        paper_page=measure.paper_page_anatomy(ours / "site"))
             hugo_site.make_project(ours / "build" / "docs", hugo)
             if search_here:
                 words = search_words(content, args.queries)

@@ -81,3 +81,4 @@ def test_smoke_writes_the_table_and_the_chart(tmp_path: Path) -> None:
         assert sum(float(cells[i]) for cells in table.values()) == pytest.approx(
             site_kb, abs=0.06 * len(table))
     assert re.search(r"A paper page \(10 days, median of \d+\): [\d.]+ KB, of which", section)
+    assert re.search(r"That chrome alone on the site's [\d,]+ HTML pages comes to [\d.]+ KB", section)
