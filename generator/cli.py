@@ -59,9 +59,11 @@ def cli(verbose: int) -> None:
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
 @click.option("--api", help="API base URL [env DAILYPAPERS_API; site.yml `api`].")
+@click.option("--yes", is_flag=True,
+              help="Go ahead with a range longer than site.yml fetch.max_range_days (400).")
 @root_option
 def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.datetime | None,
-          api: str | None, root: Path) -> None:
+          api: str | None, yes: bool, root: Path) -> None:
     """Fetch featured days from the Hugging Face API into content/.
 
     Without dates: today (Hugging Face's day, which rolls over at 21:30 New York time)
@@ -73,6 +75,7 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
       python -m generator fetch
       python -m generator fetch --date 2026-10-03
       python -m generator fetch --from 2026-06-01 --to 2026-06-30
+      python -m generator fetch --from 2023-05-04 --yes   # the whole archive: ~1,300 requests
       DAILYPAPERS_API=http://127.0.0.1:8080 python -m generator fetch --date 2026-10-03
     """
     from generator import update
@@ -82,6 +85,8 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
         config = config.model_copy(update={"api": api.rstrip("/") + "/"})
     if one_day and (start or end):
         raise click.UsageError("use either --date or --from/--to")
+    for name, value in (("--date", one_day), ("--from", start), ("--to", end)):
+        _in_window(name, value)
     if one_day:
         days = [one_day.date()]
     elif start:
@@ -89,6 +94,7 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
     else:
         last = end.date() if end else update.hf_today()
         days = update.date_range(last - dt.timedelta(days=config.fetch.days - 1), last)
+    _confirm_range(update, days, config.fetch, yes)
     report = _run_fetch(update, paths.content, config, days)
     click.echo(
         f"{len(report.written)} day(s) written, {len(report.unchanged)} unchanged, "
@@ -96,6 +102,37 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
         + (f"; {report.rejected} invalid item(s) rejected" if report.rejected else "")
     )
     update.raise_for_failures(report)
+
+
+#: Featured days the API can hold: Daily Papers began on 2023-05-04.
+FETCH_WINDOW = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+
+
+def _in_window(name: str, value: dt.datetime | None) -> None:
+    first, last = FETCH_WINDOW
+    if value is not None and not first <= value.date() <= last:
+        raise click.BadParameter(f"{value.date()} is outside {first} to {last} (Daily Papers "
+                                 "lists days from 2023-05-04 on)", param_hint=name)
+
+
+def _confirm_range(update, days: list[dt.date], settings, yes: bool) -> None:
+    """A range over fetch.max_range_days needs --yes: say what it costs first."""
+    if len(days) <= settings.max_range_days:
+        return
+    requests, seconds = update.estimate(len(days), settings)
+    click.echo(f"{len(days):,} days from {days[0]} to {days[-1]}: at least {requests:,} "
+               f"requests, at least {_duration(seconds)} at the rate limit "
+               f"({settings.rate_limit} per {settings.rate_window:g} s).", err=True)
+    if not yes:
+        from generator.errors import GeneratorError
+
+        raise GeneratorError(f"{len(days):,} days is more than fetch.max_range_days "
+                             f"({settings.max_range_days}); add --yes to fetch them")
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _run_fetch(update, content: Path, config, days: list[dt.date]):

@@ -25,6 +25,13 @@ class FetchSettings(_Section):
     page_size: int = Field(100, ge=1, le=100)
     rate_limit: int = Field(450, ge=1, description="requests per rate window (HF: 500/5 min)")
     rate_window: float = Field(300.0, gt=0)
+    # Limits on what one answer or one run may cost (SECURITY.md, "Limits on network answers").
+    max_body_bytes: int = Field(20_000_000, ge=1_000, description="decoded bytes of one answer")
+    request_deadline: float = Field(120.0, gt=0, description="seconds for one whole request")
+    run_deadline: float = Field(3600.0, gt=0, description="seconds for one whole fetch run")
+    max_json_depth: int = Field(32, ge=4, le=500, description="nesting of arrays and objects")
+    max_items_per_day: int = Field(2_000, ge=1, description="items of one day, all pages")
+    max_range_days: int = Field(400, ge=1, description="longer --from/--to ranges need --yes")
 
 
 class FeedSettings(_Section):

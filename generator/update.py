@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import store
-from generator.config import SiteConfig
+from generator.config import FetchSettings, SiteConfig
 from generator.errors import FetchError, GeneratorError
-from generator.fetch import Fetcher
+from generator.fetch import FetchAborted, Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,30 @@ def fetch_days(
 ) -> FetchReport:
     """Fetch each day and merge it into content/; a failed day leaves its file untouched."""
     report = FetchReport()
+    aborted: str | None = None
     with store.locked(content), Fetcher(config.api, config.fetch, token) as fetcher:
         for day in days:
-            try:
-                _fetch_one(fetcher, content, day, report)
-            except GeneratorError as exc:
-                report.failed[day] = exc.message
-                log.error("%s: %s", day, exc.message)
+            if aborted is not None:  # the run's deadline or an unresolvable host: not tried
+                report.failed[day] = f"not fetched: {aborted}"
+            else:
+                try:
+                    _fetch_one(fetcher, content, day, report)
+                except FetchAborted as exc:
+                    aborted = exc.message
+                    report.failed[day] = exc.message
+                    log.error("%s: %s; the remaining days are not fetched", day, exc.message)
+                except GeneratorError as exc:
+                    report.failed[day] = exc.message
+                    log.error("%s: %s", day, exc.message)
             if on_day:
                 on_day(day)
     return report
+
+
+def estimate(days: int, settings: FetchSettings) -> tuple[int, float]:
+    """(requests at the least, seconds the rate limit alone implies) for fetching `days`."""
+    windows = max(0, days - 1) // settings.rate_limit
+    return days, windows * settings.rate_window
 
 
 def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchReport) -> None:
@@ -58,7 +72,10 @@ def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchRepor
         if old is not None:
             log.warning("%s: the API returned no papers; keeping the %d stored", day, len(old.papers))
         return
-    merged = store.merge(old, day, papers)
+    try:
+        merged = store.merge(old, day, papers)
+    except ValueError as exc:  # pydantic's ValidationError: e.g. a day outside the window
+        raise FetchError(f"{day}: cannot be stored: {' '.join(str(exc).split())}") from None
     if store.save_day(content, merged):
         report.written.append(day)
     else:

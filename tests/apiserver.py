@@ -9,6 +9,12 @@ queue of scripted faults, one consumed per request to that date:
     ("truncated",)                           the real page's JSON cut in half, status 200
     ("sleep", 1.0)                           wait, then answer normally (client read timeout)
     ("disconnect",)                          close the connection without an answer
+    ("json", 200, "text")                    that status with that exact text as JSON
+    ("raw", 200, {"Header": "v"}, b"body")   exactly these headers and bytes, then close
+    ("endless",)                             200 with a body that never ends (until the
+                                             client goes, the server stops, or 60 s pass)
+    ("drip", 0.5)                            the real page, one byte every 0.5 s
+    ("repeat",)                              the first page's items, whatever `p` asks
 
 Every request is recorded (path, query, headers, time) for assertions.
 
@@ -25,6 +31,7 @@ import sys
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -176,6 +183,19 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         elif kind == "disconnect":
             self.close_connection = True
+        elif kind == "json":
+            self._send(fault[1], fault[2].encode("utf-8"), "application/json")
+        elif kind == "raw":
+            self._send_raw(fault[1], fault[2], [fault[3]])
+        elif kind == "endless":
+            self._send_raw(200, {"Content-Type": "application/json"}, _endless(self.api))
+        elif kind == "drip":
+            body = self._page_body(query)
+            self._send_raw(200, {"Content-Type": "application/json",
+                                 "Content-Length": str(len(body))},
+                           _drip(body, fault[1], self.api))
+        elif kind == "repeat":
+            self._send(200, self._page_body({**query, "p": "0"}), "application/json")
         else:
             raise ValueError(f"unknown fault {fault!r}")
         return True
@@ -210,6 +230,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_raw(self, status: int, headers: dict[str, str], chunks: Iterable[bytes]) -> None:
+        """These headers alone (no Content-Length unless given), the chunks, then close."""
+        self.close_connection = True
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for chunk in chunks:
+            self.wfile.write(chunk)
+            self.wfile.flush()
+
+
+def _endless(api: FakeApi) -> Iterator[bytes]:
+    """`[` and then spaces for ever: bounded here by 60 s and the server's stop."""
+    yield b"["
+    ends = time.monotonic() + 60
+    while time.monotonic() < ends and not api.stopping.is_set():
+        yield b" " * 65536
+
+
+def _drip(body: bytes, interval: float, api: FakeApi) -> Iterator[bytes]:
+    for i in range(len(body)):
+        if api.stopping.wait(interval):
+            return
+        yield body[i : i + 1]
 
 
 def _invalid(query: dict[str, str]) -> str | None:

@@ -214,12 +214,22 @@ def test_a_page_that_is_not_an_array_is_an_error(api_server: FakeApi) -> None:
         fetch_day(api_server)
 
 
-def test_page_loop_is_bounded(api_server: FakeApi, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(fetch, "MAX_PAPERS", 4)
+def test_page_loop_is_bounded_by_the_item_cap(api_server: FakeApi) -> None:
     api_server.days[DAY] = load_items(DAY)
-    with pytest.raises(FetchError, match=r"p=4: more than 4 papers in one day"):
-        fetch_day(api_server, page_size=1)
+    with pytest.raises(FetchError, match=r"p=4: more than 4 items for 2026-10-03 "
+                                         r"\(fetch.max_items_per_day\)"):
+        fetch_day(api_server, page_size=1, max_items_per_day=4)
     assert len(api_server.requests) == 5
+
+
+def test_a_server_that_ignores_p_stops_at_the_second_page(
+        api_server: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
+    api_server.days[DAY] = load_items(DAY)
+    api_server.add_faults(DAY, ("repeat",), ("repeat",))
+    papers, _ = fetch_day(api_server, page_size=2)
+    assert [p.id for p in papers] == [i["paper"]["id"] for i in load_items(DAY)[:2]]
+    assert len(api_server.requests) == 2
+    assert "page 1 repeats the items of earlier pages" in caplog.text
 
 
 # --- retries -----------------------------------------------------------------------------
