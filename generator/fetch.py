@@ -59,6 +59,9 @@ def _parse_items(items: object, source: str, offset: int) -> tuple[list[Paper], 
         except (TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
             rejections.append(f"item {i}: {_cause(exc)}")
             continue
+        except (ArithmeticError, LookupError, AttributeError) as exc:  # one odd item, not the day
+            rejections.append(f"item {i}: unusable ({type(exc).__name__}: {exc})"[:300])
+            continue
         if paper.id in seen:
             log.info("%s: item %d: paper %s is listed twice; keeping the first", source, i, paper.id)
             continue
