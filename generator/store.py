@@ -87,8 +87,11 @@ def scan(content: Path) -> tuple[list[Path], list[str]]:
         if entry.is_symlink():
             problems.append(f"{path}: a symbolic link; {layout} (plain files and folders)")
         elif not entry.is_dir():
-            problems.append(f"{path}: not in a year folder; {layout}"
-                            + (" (`check --fix` moves it)" if _file_date(entry.name) else ""))
+            day = _file_date(entry.name)
+            target = day_path(content, day) if day and FIRST_DAY <= day <= LAST_DAY else None
+            problems.append(f"{path}: not in a year folder; {layout}" + (
+                "" if target is None else f" (and {target} exists too: the same day in two "
+                "files; keep one)" if target.exists() else " (`check --fix` moves it)"))
         elif not YEAR_DIR.match(entry.name):
             problems.append(f"{path}: not a year folder (YYYY); {layout}")
         else:

@@ -169,6 +169,9 @@ def test_the_same_day_in_two_year_folders_is_an_error(project: Paths) -> None:
     fails(result, "2025/2026-10-03.yml", "wrong year folder", "two files")
     fails(run(project, "check", "--fix"), "two files")  # --fix cannot choose: both stay
     assert (project.content / "2025/2026-10-03.yml").exists()
+    write(project, "2026-10-03.yml", day_text())
+    fails(run(project, "check", "--fix"), "content/2026-10-03.yml", "two files")
+    assert (project.content / "2026-10-03.yml").exists()
 
 
 @pytest.mark.parametrize(("rel", "words"), [
