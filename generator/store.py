@@ -202,7 +202,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         misses = 0
         for key, path, digest in entries:
             hit = known.get(key)
-            if hit is not None and hit[0] == digest:
+            if hit is not None and digest and hit[0] == digest:
                 day, errors = hit[1], []
             else:
                 day, errors = _parse(path)
@@ -230,9 +230,15 @@ def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], ke
                 old.unlink()
 
 
+#: Part of every cache key: days cached before the limits of issue 24 are parsed again.
+_CACHE_SALT = b"strict-1\0"
+
+
 def _digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return ""  # not read into memory: parsing reports it as too large
+        return hashlib.sha256(_CACHE_SALT + path.read_bytes()).hexdigest()
     except OSError:
         return ""
 

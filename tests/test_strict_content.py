@@ -388,3 +388,18 @@ def test_any_names_get_distinct_slugs_and_links_that_list_the_paper(org_names: l
         for slug in grouped.paper_topics[pid]:
             assert pid in grouped.topics[slug].ids
     assert len(grouped.orgs) == len({p.organization.name for p in papers.values()})
+
+
+def test_a_day_cached_before_the_limits_is_validated_again(project: Paths, tmp_path: Path) -> None:
+    import hashlib
+    import pickle
+
+    path = write(project, "2026/2026-10-03.yml", day_text(upvotes=str(2**60)))
+    stale = Day.model_construct(date=dt.date(2026, 10, 3), papers=[])
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    key = "2026/2026-10-03.yml"  # as an older build cached it: keyed by the bytes alone
+    (cache / "2026.pickle").write_bytes(pickle.dumps(
+        {key: (hashlib.sha256(path.read_bytes()).hexdigest(), stale)}))
+    with pytest.raises(store.ContentError, match="upvotes"):
+        store.load_all(project.content, cache=cache)
