@@ -464,41 +464,61 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 
 def _check_limits(root: yaml.Node) -> None:
-    """Aliases, expanded size and nesting of a composed document, without expanding it."""
-    size: dict[int, int] = {}
+    """Aliases, expanded size and nesting of a composed document, without expanding it.
+
+    Depth-first over the collections (scalars are counted where they are listed, which
+    keeps 1,000,000 list items to a second); a node met again is an alias."""
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    size: dict[int, int] = {}  # finished collections: their expanded size
+    seen_scalars: set[int] = set()
     on_path: set[int] = set()
     aliases = 0
-    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
 
     def fail(node: yaml.Node, problem: str) -> None:
         raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
+    def kids_of(node: yaml.Node) -> list[yaml.Node]:
+        return [n for pair in node.value for n in pair] if isinstance(node, mapping) \
+            else node.value
+
+    def alias(node: yaml.Node) -> None:
+        nonlocal aliases
+        aliases += 1
+        if aliases > MAX_ALIASES:
+            fail(node, f"more than {MAX_ALIASES} aliases (*name); a day file needs none")
+
+    if isinstance(root, scalar):
+        return
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
     while stack:
         node, depth, done = stack.pop()
-        kids = [] if isinstance(node, yaml.ScalarNode) else (
-            [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode)
-            else list(node.value))
+        key = id(node)
         if done:
-            on_path.discard(id(node))
-            total = 1 + sum(size[id(k)] for k in kids) + (
-                len(node.value) if isinstance(node, yaml.ScalarNode) else 0)
+            on_path.discard(key)
+            total = 1
+            for kid in kids_of(node):
+                total += len(kid.value) + 1 if kid.__class__ is scalar else size[id(kid)]
             if total > MAX_EXPANDED:
                 fail(node, f"larger than {MAX_EXPANDED:,} characters with its aliases "
                            "expanded (an alias bomb?)")
-            size[id(node)] = total
+            size[key] = total
             continue
-        if id(node) in on_path:
+        if key in on_path:
             fail(node, "an alias refers to a node that contains it (recursive)")
-        if id(node) in size:
-            aliases += 1
-            if aliases > MAX_ALIASES:
-                fail(node, f"more than {MAX_ALIASES} aliases (*name); a day file needs none")
+        if key in size:
+            alias(node)
             continue
         if depth > MAX_DEPTH:
             fail(node, f"nested deeper than {MAX_DEPTH} levels")
-        on_path.add(id(node))
+        on_path.add(key)
         stack.append((node, depth, True))
-        stack.extend((kid, depth + 1, False) for kid in kids)
+        for kid in kids_of(node):
+            if kid.__class__ is not scalar:
+                stack.append((kid, depth + 1, False))
+            elif id(kid) in seen_scalars:
+                alias(kid)
+            else:
+                seen_scalars.add(id(kid))
 
 
 class _Dumper(yaml.SafeDumper):
