@@ -51,6 +51,11 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
     """Build the whole site from content/ and publish it as site/."""
     report = BuildReport()
     notify = on_step or (lambda _name: None)
+    missing = [p for p in (paths.content, paths.templates) if not p.is_dir()]
+    if missing:  # checked before the lock: a wrong folder must not get our files
+        raise BuildError(f"{paths.root}: not a Daily Papers project (no "
+                         + " or ".join(str(p.relative_to(paths.root)) + "/" for p in missing)
+                         + ")")
     lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
     with lock, _undo_on_failure(paths):
         site.clean_leftovers(paths)

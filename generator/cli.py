@@ -24,10 +24,22 @@ def _setup_logging(verbose: int) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING if verbose < 2 else logging.INFO)
 
 
-def _context(root: Path):
+def _context(root: Path, *, project: bool = False):
+    """Paths and settings; `project`: refuse (creating nothing) unless `root` is a project
+    folder, one holding content/ and site_config/."""
     from generator.config import Paths, load_config
+    from generator.errors import GeneratorError
 
     paths = Paths(root.resolve())
+    if project:
+        missing = [p.name + "/" for p in (paths.content, paths.config_file.parent) if not p.is_dir()]
+        if not paths.root.is_dir():
+            raise GeneratorError(f"{paths.root}: no such folder (--root names the project "
+                                 "folder, holding content/ and site_config/)")
+        if missing:
+            raise GeneratorError(f"{paths.root}: not a Daily Papers project (no "
+                                 f"{' or '.join(missing)} here); run it in the project folder "
+                                 "or pass --root")
     return paths, load_config(paths)
 
 
@@ -171,7 +183,7 @@ def _run_build(root: Path):
 
     from generator.build import build as run
 
-    paths, config = _context(root)
+    paths, config = _context(root, project=True)
     console = Console(stderr=True)
     with console.status("Building…") as status:
         return run(paths, config, on_step=lambda name: status.update(f"Building: {name}…"))
@@ -196,7 +208,7 @@ def serve(host: str, port: int, watch: bool, root: Path) -> None:
     from generator.serve import serve as run
 
     _run_build(root)
-    paths, _ = _context(root)
+    paths, _ = _context(root, project=True)
     run(paths, host, port, rebuild=(lambda: _run_build(root)) if watch else None)
 
 
@@ -218,9 +230,11 @@ def check(fix: bool, root: Path) -> None:
     """
     from generator import store
 
-    paths, _ = _context(root)
+    paths, _ = _context(root, project=True)
     if fix:
         with store.locked(paths.content):
+            for message in store.fix_layout(paths.content):
+                click.echo(f"fixed {message}")
             for path in store.day_files(paths.content):
                 for message in store.fix_day_file(path)[0]:
                     click.echo(f"fixed {message}")
@@ -266,7 +280,7 @@ def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: boo
     bad = [address for address in to if not mailer.valid_address(address)]
     if bad:
         raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--to")
-    paths, config = _context(root)
+    paths, config = _context(root, project=True)
     overrides = {"top": top, "smtp_host": smtp_host, "smtp_port": smtp_port}
     settings = config.digest.model_copy(update={k: v for k, v in overrides.items() if v})
     config = config.model_copy(update={"digest": settings})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,6 +121,17 @@ class SiteConfig(_Section):
     pages: PageSettings = PageSettings()
     digest: DigestSettings = DigestSettings()
 
+    @field_validator("title", "language")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        # the title goes into the email Subject and feed titles: no line breaks (control
+        # characters in site.yml are refused by load_config; feeds strip them anyway)
+        if "\n" in value or "\r" in value:
+            raise ValueError("must be one line of text (no line breaks)")
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
     @field_validator("site_url", "api")
     @classmethod
     def _http(cls, value: str) -> str:
@@ -167,16 +179,59 @@ class Paths:
         return self.root / "site"
 
 
+#: Control characters no setting may hold (tab and newline are checked per field).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: Settings that may span lines; every other string setting is one line (headers, URLs).
+_MULTILINE = frozenset({"description"})
+
+
+def _check_strings(data: object, where: tuple[str, ...] = ()) -> list[str]:
+    """Settings holding control characters, or line breaks outside _MULTILINE."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _check_strings(v, (*where, str(k)))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _check_strings(v, (*where, str(i)))]
+    if isinstance(data, str):
+        multiline = bool(where) and where[-1] in _MULTILINE and len(where) == 1
+        if _CONTROL.search(data) or (not multiline and ("\n" in data or "\r" in data)):
+            return [f"{'.'.join(where)}: must be one line of text without control characters"]
+    return []
+
+
 def load_config(paths: Paths) -> SiteConfig:
-    """Read site.yml (missing file: defaults); env DAILYPAPERS_API overrides `api`."""
+    """Read site.yml (missing file: defaults); env DAILYPAPERS_API overrides `api`.
+
+    Every problem is a ContentError naming site.yml, the setting and the cause: not UTF-8,
+    not YAML, duplicate keys, a value of the wrong type or out of range.
+    """
+    from generator.store import MAX_FILE_BYTES, load_yaml  # the strict loader of content/
+
     data: dict = {}
-    if paths.config_file.exists():
+    config_file = paths.config_file
+    if config_file.exists() or config_file.is_symlink():
+        if not config_file.is_file():
+            raise ContentError(f"{config_file}: not a regular file")
         try:
-            data = yaml.safe_load(paths.config_file.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ContentError(f"{paths.config_file}: cannot read: {exc}") from None
+            raw = config_file.read_bytes()
+        except OSError as exc:
+            raise ContentError(f"{config_file}: cannot read: {exc.strerror or exc}") from None
+        if len(raw) > MAX_FILE_BYTES:
+            raise ContentError(f"{config_file}: larger than {MAX_FILE_BYTES // 2**20} MB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ContentError(f"{config_file}: not UTF-8 text: byte {exc.start}: "
+                               f"{exc.reason}") from None
+        data = load_yaml(config_file, text)
+        if data is None:
+            data = {}
         if not isinstance(data, dict):
-            raise ContentError(f"{paths.config_file}: must be a mapping of settings")
+            raise ContentError(f"{config_file}: must be a mapping of settings")
+        if any(not isinstance(k, str) for k in data):
+            raise ContentError(f"{config_file}: setting names must be text")
+        problems = _check_strings(data)
+        if problems:
+            raise ContentError(f"{config_file}: " + "; ".join(problems))
     if os.environ.get("DAILYPAPERS_API"):
         data["api"] = os.environ["DAILYPAPERS_API"]
     try:

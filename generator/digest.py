@@ -21,7 +21,7 @@ import jinja2
 from generator import feeds, store
 from generator.config import DigestSettings, Paths, SiteConfig
 from generator.errors import BuildError, ContentError
-from generator.models import Day, Paper
+from generator.models import FIRST_DAY, LAST_DAY, Day, Paper
 from generator.pages import absolute_url, day_doc, paper_doc
 from generator.update import hf_today
 
@@ -116,6 +116,8 @@ def compose(paths: Paths, config: SiteConfig, day: dt.date | None = None) -> Dig
     """The digest of `day` (default: the latest finished day stored); a missing day is empty."""
     if day is None:
         loaded = store.load_day(latest_finished_day(paths.content))
+    elif not FIRST_DAY <= day <= LAST_DAY:
+        raise ContentError(f"--date {day}: outside {FIRST_DAY.year}-{LAST_DAY.year}")
     else:
         path = store.day_path(paths.content, day)
         loaded = store.load_day(path) if path.exists() else Day(date=day, papers=[])
@@ -130,7 +132,10 @@ def compose(paths: Paths, config: SiteConfig, day: dt.date | None = None) -> Dig
 def latest_finished_day(content: Path, today: dt.date | None = None) -> Path:
     """The newest day file before Hugging Face's current day (whose list is still filling)."""
     today = today or hf_today()
-    finished = [p for p in store.day_files(content) if dt.date.fromisoformat(p.stem) < today]
+    files, problems = store.scan(content)  # only well-named files: their names are dates
+    if problems:
+        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+    finished = [p for p in files if dt.date.fromisoformat(p.stem) < today]
     if not finished:
         raise ContentError(f"{content}: no finished day stored; run fetch, or pass --date")
     return finished[-1]

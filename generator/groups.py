@@ -4,7 +4,8 @@ Pure functions of the archive (no I/O, no clock): the same content always gives 
 groups, so an incremental build equals a full one. Every group's listing is ranked the
 same way: upvotes, then the newest featured day, then arXiv id.
 Topic and organization URLs use slugs made here; slugs are ASCII, so hostile names can
-never reach a path, and collisions get a short hash of the full name.
+never reach a path, and collisions get a short hash of the full name after "--", which
+no plain slug holds, so slugs are unique by construction whatever the names.
 """
 
 from __future__ import annotations
@@ -103,16 +104,31 @@ def _singular(word: str) -> str:
 
 def _slugs(names: dict[str, str]) -> dict[str, str]:
     """A unique slug per key, made from its name; keys whose slugs collide (or are empty or
-    reserved) get a hash of the key as suffix."""
+    reserved) get a hash of the key as suffix.
+
+    Unique by construction: a plain slug (slugify) never holds "--", a suffixed one is
+    `<slug>--<hex>` (empty slug: `x--<hex>`), so the two kinds cannot meet; suffixed slugs
+    of one plain slug differ in their hash, lengthened until they do (a counter last)."""
     by_slug: dict[str, list[str]] = {}
     for key in sorted(names):
         by_slug.setdefault(slugify(names[key]), []).append(key)
     slugs = {}
     for slug, keys_here in by_slug.items():
-        for key in keys_here:
-            unique = slug and slug not in RESERVED and len(keys_here) == 1
-            suffix = hashlib.sha1(key.encode()).hexdigest()[:8]
-            slugs[key] = slug if unique else f"{slug}-{suffix}" if slug else f"x-{suffix}"
+        if slug and slug not in RESERVED and len(keys_here) == 1:
+            slugs[keys_here[0]] = slug
+            continue
+        digests = [hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
+                   for key in keys_here]
+        width = 8
+        while width < 40 and len({d[:width] for d in digests}) < len(digests):
+            width += 4
+        used: set[str] = set()
+        for key, digest in zip(keys_here, digests):
+            suffix = digest[:width]
+            if suffix in used:  # a full SHA-1 collision: keys are sorted, so still stable
+                suffix = f"{suffix}{len(used)}"
+            used.add(suffix)
+            slugs[key] = f"{slug or 'x'}--{suffix}"
     return slugs
 
 

@@ -17,8 +17,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 log = logging.getLogger(__name__)
 
-#: New-style arXiv ids, the only kind Hugging Face Papers lists (2023 onwards).
-ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+#: New-style arXiv ids, the only kind Hugging Face Papers lists (2023 onwards). ASCII
+#: digits only: `\d` also matches full-width and Arabic-Indic digits (look-alike ids).
+ARXIV_ID = re.compile(r"^[0-9]{4}\.[0-9]{4,5}$")
+
+#: Largest count stored (upvotes, comments, stars): 2**53 - 1, the largest integer a
+#: JavaScript reader of the JSON files holds exactly.
+MAX_COUNT = 2**53 - 1
+#: Featured days outside this window are errors (a typo, or date arithmetic at year edges).
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+#: Publication dates outside this window are errors (arXiv began in 1991).
+FIRST_PUBLISHED, LAST_PUBLISHED = dt.date(1991, 1, 1), dt.date(2100, 12, 31)
 
 #: Shown at the end of text cut to its length cap.
 TRUNCATION_MARKER = " […truncated]"
@@ -46,8 +55,21 @@ def clean_text(value: str, limit: int, *, single_line: bool = False) -> str:
 
 
 def is_http_url(value: str) -> bool:
-    """True for an absolute http(s) URL with a host and no whitespace or quotes."""
-    return bool(re.match(r"^https?://[^\s/?#\"'<>\\]+[^\s\"'<>\\]*$", value))
+    """True for an absolute http(s) URL with a host and no whitespace, controls or quotes."""
+    # fullmatch, not `$`: `$` also matches before a trailing newline
+    return bool(_HTTP_URL.fullmatch(value))
+
+
+_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f/?#\"'<>\\]+[^\s\x00-\x1f\x7f-\x9f\"'<>\\]*")
+
+
+def _in_window(first: dt.date, last: dt.date) -> Any:
+    def check(value: dt.date) -> dt.date:
+        if not first <= value <= last:
+            raise ValueError(f"date {value} is outside {first.year}-{last.year}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _line(limit: int) -> Any:
@@ -64,6 +86,7 @@ Line = Annotated[str, _line(500)]
 Title = Annotated[str, _line(1000), Field(min_length=1)]
 Text = Annotated[str, AfterValidator(lambda v: clean_text(v, 20_000))]
 Url = Annotated[str | None, AfterValidator(_url)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class _Strict(BaseModel):
@@ -81,17 +104,17 @@ class Organization(_Strict):
 class Paper(_Strict):
     """One paper as featured on Daily Papers; `id` is its arXiv id."""
 
-    id: str = Field(pattern=ARXIV_ID.pattern)
+    id: str = Field(pattern=ARXIV_ID.pattern)  # pydantic's `$` is the end of the text
     title: Title
     summary: Text
     authors: list[Line]
-    published: dt.date
-    upvotes: int = Field(ge=0)
-    comments: int = Field(ge=0)
+    published: Annotated[dt.date, _in_window(FIRST_PUBLISHED, LAST_PUBLISHED)]
+    upvotes: Count
+    comments: Count
     organization: Organization | None = None
     submitted_by: Line | None = None
     github: Url = None
-    github_stars: int | None = Field(default=None, ge=0)
+    github_stars: Count | None = None
     project_page: Url = None
     ai_summary: Annotated[str, AfterValidator(lambda v: clean_text(v, 5_000))] | None = None
     keywords: list[Line] = []
@@ -118,7 +141,7 @@ class Paper(_Strict):
 class Day(_Strict):
     """The papers featured on one day, in stored order."""
 
-    date: dt.date
+    date: Annotated[dt.date, _in_window(FIRST_DAY, LAST_DAY)]
     papers: list[Paper]
 
     @field_validator("date", mode="before")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import pickle
 import re
 from collections.abc import Iterable, Iterator
@@ -22,12 +23,24 @@ from pydantic import ValidationError
 
 from generator.errors import ContentError
 from generator.fsutil import clean_temp_files, exclusive_lock, replace_file, write_if_changed
-from generator.models import ARXIV_ID, Day, Paper
+from generator.models import ARXIV_ID, FIRST_DAY, LAST_DAY, Day, Paper
 
 log = logging.getLogger(__name__)
 
-DAY_FILE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.yml$")
+DAY_FILE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\.yml$")
+YEAR_DIR = re.compile(r"^[0-9]{4}$")
 LOCK_NAME = ".dailypapers-content.lock"
+
+#: Limits that make a broken or hostile day file fail fast, with a message (a real day
+#: file is well under 1 MB; the ~50 papers of a busy day are about 150 KB).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+#: YAML aliases (*name) in one file: our files have none; a few by hand are fine.
+MAX_ALIASES = 100
+#: Nodes plus scalar characters of a file with every alias expanded (an alias bomb's
+#: cost): at most about twice the file's bytes without aliases.
+MAX_EXPANDED = 2 * MAX_FILE_BYTES
+#: Nesting of YAML collections (a day file needs 4).
+MAX_DEPTH = 32
 
 
 def day_path(content: Path, day: dt.date) -> Path:
@@ -36,8 +49,114 @@ def day_path(content: Path, day: dt.date) -> Path:
 
 
 def day_files(content: Path) -> list[Path]:
-    """Every day file under content/, oldest first."""
-    return sorted(p for p in content.glob("*/*.yml") if DAY_FILE.match(p.name))
+    """Every well-placed day file under content/, oldest first (see `scan`)."""
+    return scan(content)[0]
+
+
+def _file_date(name: str) -> dt.date | None:
+    match = DAY_FILE.match(name)
+    if not match:
+        return None
+    try:
+        return dt.date(*map(int, match.groups()))
+    except ValueError:
+        return None
+
+
+def scan(content: Path) -> tuple[list[Path], list[str]]:
+    """The day files under content/ (oldest first) and a problem for everything else there.
+
+    content/ holds year folders of day files, content/<YYYY>/<YYYY-MM-DD>.yml, and nothing
+    else: a file anywhere else, misnamed (.yaml, an impossible date), in the wrong year's
+    folder, a symbolic link or a special file would be ignored, and a hand edit lost.
+    Hidden names (dot-files: our lock and temp files, editors' swap files) are skipped.
+    """
+    files: list[Path] = []
+    problems: list[str] = []
+    try:
+        top = sorted(os.scandir(content), key=lambda e: e.name)
+    except FileNotFoundError:
+        return [], []
+    except OSError as exc:
+        return [], [f"{content}: cannot list: {exc.strerror or exc}"]
+    layout = "content/ holds only <YYYY>/<YYYY-MM-DD>.yml"
+    for entry in top:
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        if entry.is_symlink():
+            problems.append(f"{path}: a symbolic link; {layout} (plain files and folders)")
+        elif not entry.is_dir():
+            day = _file_date(entry.name)
+            target = day_path(content, day) if day and FIRST_DAY <= day <= LAST_DAY else None
+            problems.append(f"{path}: not in a year folder; {layout}" + (
+                "" if target is None else f" (and {target} exists too: the same day in two "
+                "files; keep one)" if target.exists() else " (`check --fix` moves it)"))
+        elif not YEAR_DIR.match(entry.name):
+            problems.append(f"{path}: not a year folder (YYYY); {layout}")
+        else:
+            _scan_year(path, files, problems, layout)
+    files.sort(key=lambda p: p.name)
+    return files, problems
+
+
+def _scan_year(folder: Path, files: list[Path], problems: list[str], layout: str) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(f"{folder}: cannot list: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        day = _file_date(entry.name)
+        if entry.is_symlink():
+            problems.append(f"{path}: a symbolic link; {layout} (plain files)")
+        elif entry.is_dir():
+            problems.append(f"{path}: a folder inside a year folder; {layout}")
+        elif not entry.is_file():
+            problems.append(f"{path}: not a regular file; {layout}")
+        elif DAY_FILE.match(entry.name) and day is None:
+            problems.append(f"{path}: the file name is not a real date (YYYY-MM-DD.yml)")
+        elif day is None:
+            hint = " (use .yml)" if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\.", entry.name) else ""
+            problems.append(f"{path}: not a day file name (YYYY-MM-DD.yml){hint}; {layout}")
+        elif not FIRST_DAY <= day <= LAST_DAY:
+            problems.append(f"{path}: date {day} is outside {FIRST_DAY.year}-{LAST_DAY.year}")
+        elif f"{day:%Y}" != folder.name:
+            target = folder.parent / f"{day:%Y}" / entry.name
+            problems.append(
+                f"{path}: the day {day} is in the wrong year folder; it belongs in {target}"
+                + (" (and that file exists too: the same day in two files; keep one)"
+                   if target.exists() else " (`check --fix` moves it)")
+            )
+        else:
+            files.append(path)
+
+
+def fix_layout(content: Path) -> list[str]:
+    """Move day files that are in the wrong year folder, or at the top of content/, to
+    where they belong, when nothing is there yet (never overwriting); the moves made."""
+    moves: list[str] = []
+    candidates = [e for e in content.iterdir() if e.is_file() and not e.is_symlink()]
+    for folder in content.iterdir():
+        if folder.is_dir() and not folder.is_symlink() and YEAR_DIR.match(folder.name):
+            candidates += [e for e in folder.iterdir() if e.is_file() and not e.is_symlink()]
+    for path in sorted(candidates):
+        day = _file_date(path.name)
+        if day is None or not FIRST_DAY <= day <= LAST_DAY:
+            continue
+        target = day_path(content, day)
+        if path == target or target.exists() or target.is_symlink():
+            continue
+        try:
+            target.parent.mkdir(exist_ok=True)
+            os.rename(path, target)
+        except OSError as exc:
+            raise ContentError(f"{path}: cannot move to {target}: {exc.strerror or exc}") from None
+        moves.append(f"{path}: moved to {target}")
+    return moves
 
 
 @contextmanager
@@ -66,7 +185,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     same (keyed by their hash): validating 1,000 files of YAML is most of a small rebuild.
     The cache holds one file per year folder, so a new day rewrites its year's alone.
     """
-    files = day_files(content)
+    files, layout = scan(content)
     # Read in threads: on a cold disk, 1,000 small files one after another took seconds.
     with ThreadPoolExecutor(8) as pool:
         digests = list(pool.map(_digest, files))
@@ -75,7 +194,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         key = path.relative_to(content).as_posix()  # a moved project keeps its cache
         by_year.setdefault(key.partition("/")[0], []).append((key, path, digest))
     days: list[Day] = []
-    problems: list[str] = []
+    problems: list[str] = list(layout)
     fresh_years: dict[str, dict[str, tuple[str, Day]]] = {}
     for year, entries in by_year.items():
         known = _read_cache(cache / f"{year}.pickle" if cache is not None else None)
@@ -83,7 +202,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         misses = 0
         for key, path, digest in entries:
             hit = known.get(key)
-            if hit is not None and hit[0] == digest:
+            if hit is not None and digest and hit[0] == digest:
                 day, errors = hit[1], []
             else:
                 day, errors = _parse(path)
@@ -111,9 +230,15 @@ def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], ke
                 old.unlink()
 
 
+#: Part of every cache key: days cached before the limits of issue 24 are parsed again.
+_CACHE_SALT = b"strict-1\0"
+
+
 def _digest(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return ""  # not read into memory: parsing reports it as too large
+        return hashlib.sha256(_CACHE_SALT + path.read_bytes()).hexdigest()
     except OSError:
         return ""
 
@@ -134,21 +259,49 @@ def check_day_file(path: Path) -> list[str]:
     return _parse(path)[1]
 
 
+def _read_text(path: Path) -> str:
+    """The file as text, or ContentError (too large, not UTF-8, unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ContentError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ContentError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; a day file "
+                           "is well under 1 MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContentError(f"{path}: not UTF-8 text: byte {exc.start}: {exc.reason}") from None
+
+
 def _parse(path: Path) -> tuple[Day | None, list[str]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [f"{path}: cannot read: {exc}"]
+        text = _read_text(path)
+    except ContentError as exc:
+        return None, [exc.message]
     return _parse_text(path, text)
+
+
+def load_yaml(path: Path, text: str) -> Any:
+    """`text` as safe YAML with our limits: duplicate keys, too many aliases, an alias bomb's
+    expanded size or deep nesting are errors; ContentError names file, line and cause."""
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ContentError(f"{where}: not valid YAML: {' '.join(str(exc).split())}") from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # e.g. a timestamp with year 0: PyYAML's constructors raise these as they are
+        raise ContentError(f"{path}: not valid YAML: {exc}") from None
 
 
 def _parse_text(path: Path, text: str) -> tuple[Day | None, list[str]]:
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        return None, [f"{where}: not valid YAML: {' '.join(str(exc).split())}"]
+        data = load_yaml(path, text)
+    except ContentError as exc:
+        return None, [exc.message]
     if not isinstance(data, dict):
         return None, [f"{path}: must be a mapping with `date` and `papers`"]
     try:
@@ -187,8 +340,8 @@ def _describe(path: Path, text: str, data: dict, err: Any) -> str:
 def _line_of(text: str, loc: list[Any]) -> int:
     """Line number (1-based) of the YAML node at `loc`, or of the nearest parent found."""
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=_Loader)
+    except Exception:  # noqa: BLE001 - only a line number: the error itself is reported
         return 1
     line = node.start_mark.line if node else 0
     for key in loc:
@@ -216,9 +369,9 @@ def fix_day_file(path: Path) -> tuple[list[str], list[str]]:
     the canonical form (key order, quoting, whitespace; comments are not kept).
     """
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [f"{path}: cannot read: {exc}"]
+        text = _read_text(path)
+    except ContentError as exc:
+        return [], [exc.message]
     fixed, quoted = _quote_ids(text)
     fixes = [f"{path}:{line}: quoted the id {raw}" for line, raw in quoted]
     day, problems = _parse_text(path, fixed)
@@ -234,7 +387,7 @@ def _quote_ids(text: str) -> tuple[str, list[tuple[int, str]]]:
     """`text` with every plain (unquoted) paper id that looks like an arXiv id quoted."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)  # the pure parser: marks have offsets
-    except yaml.YAMLError:
+    except Exception:  # noqa: BLE001 - not quotable; loading it reports why
         return text, []
     papers = _child(root, "papers")
     nodes = [
@@ -281,7 +434,91 @@ def save_day(content: Path, day: Day) -> bool:
 
 
 # libyaml's C parser when available: 20,000 papers load in seconds instead of a minute.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe YAML that refuses duplicate keys and checks the document's limits first."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_limits(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Node] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node)
+                except TypeError:  # unhashable: the base class says so
+                    continue
+                if first is not key_node:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
+                        key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_limits(root: yaml.Node) -> None:
+    """Aliases, expanded size and nesting of a composed document, without expanding it.
+
+    Depth-first over the collections (scalars are counted where they are listed, which
+    keeps 1,000,000 list items to a second); a node met again is an alias."""
+    scalar, mapping = yaml.ScalarNode, yaml.MappingNode
+    size: dict[int, int] = {}  # finished collections: their expanded size
+    seen_scalars: set[int] = set()
+    on_path: set[int] = set()
+    aliases = 0
+
+    def fail(node: yaml.Node, problem: str) -> None:
+        raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+
+    def kids_of(node: yaml.Node) -> list[yaml.Node]:
+        return [n for pair in node.value for n in pair] if isinstance(node, mapping) \
+            else node.value
+
+    def alias(node: yaml.Node) -> None:
+        nonlocal aliases
+        aliases += 1
+        if aliases > MAX_ALIASES:
+            fail(node, f"more than {MAX_ALIASES} aliases (*name); a day file needs none")
+
+    if isinstance(root, scalar):
+        return
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 0, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            total = 1
+            for kid in kids_of(node):
+                total += len(kid.value) + 1 if kid.__class__ is scalar else size[id(kid)]
+            if total > MAX_EXPANDED:
+                fail(node, f"larger than {MAX_EXPANDED:,} characters with its aliases "
+                           "expanded (an alias bomb?)")
+            size[key] = total
+            continue
+        if key in on_path:
+            fail(node, "an alias refers to a node that contains it (recursive)")
+        if key in size:
+            alias(node)
+            continue
+        if depth > MAX_DEPTH:
+            fail(node, f"nested deeper than {MAX_DEPTH} levels")
+        on_path.add(key)
+        stack.append((node, depth, True))
+        for kid in kids_of(node):
+            if kid.__class__ is not scalar:
+                stack.append((kid, depth + 1, False))
+            elif id(kid) in seen_scalars:
+                alias(kid)
+            else:
+                seen_scalars.add(id(kid))
 
 
 class _Dumper(yaml.SafeDumper):
