@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed digest
+.PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed digest audit
 
 venv: $(STAMP)
 
@@ -19,9 +19,22 @@ site: $(STAMP)
 	$(BIN)/python -m generator build
 	@echo "Built site/. View it with: make serve  (then open http://127.0.0.1:8000/)"
 
+## axe-core for tests/test_ux.py, pinned in tests/package.json + package-lock.json.
+NPM_STAMP := tests/node_modules/.installed
+
+$(NPM_STAMP): tests/package.json tests/package-lock.json
+	npm ci --prefix tests --no-audit --no-fund
+	touch $(NPM_STAMP)
+
 ## The whole test suite.
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+## Lighthouse 12.2.3 (npx, pinned) on the built site served locally: a day page (mobile)
+## and the home page, performance and accessibility scores. Not part of `make test`.
+AUDIT_ARGS ?=
+audit: site
+	$(BIN)/python bench/audit.py $(AUDIT_ARGS)
 
 ## Live preview on http://127.0.0.1:8000/
 serve: $(STAMP)

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the lean page layout, the Pagefind command or what pagefind_bundle.py does to its
 #: output changes: every slice is re-indexed.
-FORMAT = "2"
+FORMAT = "3"
 #: A first search covers the newest slices that hold at least this many papers together
 #: (about five months at 20 papers a day; the whole archive if it is smaller).
 RECENT_PAGES = 3000
@@ -228,7 +228,10 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
             f'<main data-pagefind-body data-pagefind-meta="date:{date}" '
             f'data-pagefind-filter="year:{day.year}">'
         ),
-        f"<h1>{e(paper.title)}</h1>",
+        # The result's title: searched as the page's title, not indexed as text, so the
+        # excerpt under it does not repeat it; the excerpt starts with the abstract.
+        f'<h1 data-pagefind-meta="title" data-pagefind-ignore="index">{e(paper.title)}</h1>',
+        f"<p>{e(paper.summary)}</p>",
         f"<p>{e(', '.join(paper.authors))}</p>",
     ]
     if paper.organization:
@@ -237,7 +240,6 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
         value = e(filter_value(org))  # not indexed as text again: data-pagefind-ignore
         lines.append(f'<div data-pagefind-ignore><span data-pagefind-filter="organization">'
                      f"{value}</span></div>")
-    lines.append(f"<p>{e(paper.summary)}</p>")
     if paper.keywords:
         lines.append(f"<p>{e(', '.join(paper.keywords))}</p>")
     lines.append("</main>\n</body>\n</html>\n")

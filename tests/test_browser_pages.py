@@ -51,7 +51,7 @@ def test_walk_home_day_paper_topic_related(browser, rich_url: str, rich_site: Pa
         page.goto(rich_url)
         page.get_by_role("link", name="permalink").click()
         page.wait_for_url("**/papers/date/2026-10-03/")
-        page.locator(f"li.dp-card[id='paper-{with_topics.id}'] h3 a").click()
+        page.locator(f"li.dp-card[id='paper-{with_topics.id}'] h2 a").click()
         page.wait_for_url("**/papers/*/")
         assert page.locator("article[data-pagefind-body] h1").is_visible()
         page.locator(".dp-topics a.dp-chip").first.click()

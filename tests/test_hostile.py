@@ -86,7 +86,7 @@ def test_row1_script_title_is_literal_text_everywhere(site: Paths) -> None:
     page = Page(paper_html(site, "2610.90001"))
     assert len(page.find("script")) == len(reference)  # no script element from data
     assert "<script>alert(1)</script>" in page.text("h1")
-    assert "<script>alert(1)</script>" in Page((site.site / "index.html").read_text()).text("h3")
+    assert "<script>alert(1)</script>" in Page((site.site / "index.html").read_text()).text("h2")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in paper_html(site, "2610.90001")
     feed = feedparser.parse((site.site / "feed.xml").read_bytes())
     assert any(e.title == "<script>alert(1)</script>" for e in feed.entries)

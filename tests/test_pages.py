@@ -48,7 +48,7 @@ def test_every_page_generated() -> None:
 def test_day_is_ranked_by_upvotes_and_links_neighbours() -> None:
     text = render_all()["papers/date/2026-10-03.md"]
     assert text.index("paper-2610.00002") < text.index("paper-2610.01092")  # 40 before 12 upvotes
-    assert '<a href="../2026-10-02/">← Oct 2, 2026</a>' in text
+    assert '<a class="dp-prev" rel="prev" href="../2026-10-02/">← Oct 2, 2026</a>' in text
     assert 'href="../../2610.01092/"' in text
 
 
