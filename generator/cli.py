@@ -254,34 +254,45 @@ def check(fix: bool, root: Path) -> None:
               help="Recipient (repeatable); replaces the subscribers file for this run.")
 @click.option("--smtp-host", help="SMTP server [site.yml digest.smtp_host].")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port [digest.smtp_port].")
+@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]),
+              envvar="DAILYPAPERS_SMTP_SECURITY", show_envvar=True,
+              help="TLS: STARTTLS, implicit TLS, or none (a local test server) "
+                   "[digest.smtp_security].")
 @click.option("--send-empty", is_flag=True, help="Send even when the day has no papers.")
 @root_option
 def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: bool,
            to: tuple[str, ...], smtp_host: str | None, smtp_port: int | None,
-           send_empty: bool, root: Path) -> None:
+           smtp_security: str | None, send_empty: bool, root: Path) -> None:
     """Email the day's top papers: print, write (--out) or send (--send) the digest.
 
     Without --out or --send, prints the plain-text part. With --send, each recipient
     (the subscribers file of site.yml `digest:`, or --to) gets a message of their own,
     once: the state file records who was sent which day, so a re-run sends nothing twice.
-    Exits 1 if any recipient failed, naming each. The SMTP password is read from the
+    Exits 1 if any recipient failed, naming each. A recipient is an address or
+    "Name <address>"; an invalid --to exits 1. The SMTP password is read from the
     environment variable DAILYPAPERS_SMTP_PASSWORD, never from site.yml.
 
     \b
     Examples:
       python -m generator digest                        # preview the latest day as text
       python -m generator digest --date 2026-10-03 --out digest.eml
-      python -m generator digest --send --to me@example.org --smtp-host localhost --smtp-port 1025
+      python -m generator digest --send --to me@example.org --smtp-host localhost --smtp-port 1025 --smtp-security none
       DAILYPAPERS_SMTP_PASSWORD=… python -m generator digest --send   # cron, after fetch
     """
     from generator import digest as compose
     from generator import mailer
 
-    bad = [address for address in to if not mailer.valid_address(address)]
+    from generator.errors import GeneratorError
+
+    bad = [address for address in to if mailer.parse_recipient(address) is None]
     if bad:
-        raise click.BadParameter(f"not an email address: {', '.join(bad)}", param_hint="--to")
+        raise GeneratorError(
+            "--to: not an email address: " + ", ".join(repr(a) for a in bad)
+            + ' (write me@example.org or "Name <me@example.org>")')
+    to = tuple(mailer.parse_recipient(address) or address for address in to)
     paths, config = _context(root, project=True)
-    overrides = {"top": top, "smtp_host": smtp_host, "smtp_port": smtp_port}
+    overrides = {"top": top, "smtp_host": smtp_host, "smtp_port": smtp_port,
+                 "smtp_security": smtp_security}
     settings = config.digest.model_copy(update={k: v for k, v in overrides.items() if v})
     config = config.model_copy(update={"digest": settings})
     letter = compose.compose(paths, config, day.date() if day else None)
@@ -300,8 +311,6 @@ def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: boo
     click.echo(f"{letter.day}: sent to {len(report.sent)}, {len(report.skipped)} already sent, "
                f"{len(report.failed)} failed")
     if report.failed:
-        from generator.errors import GeneratorError
-
         raise GeneratorError("not sent to " + "; ".join(f"{a}: {why}" for a, why in report.failed.items()))
 
 

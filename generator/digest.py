@@ -67,7 +67,8 @@ class Digest:
     def unsubscribe_link(self, recipient: str | None) -> str:
         """The configured unsubscribe URL or mailto with {email} filled in (default: mailto From)."""
         link = self.settings.unsubscribe or f"mailto:{sender(self.settings)}?subject=unsubscribe"
-        return link.replace("{email}", quote(recipient or "", safe="@"))
+        address = email.utils.parseaddr(recipient)[1] if recipient and "<" in recipient else recipient
+        return link.replace("{email}", quote(address or "", safe="@"))
 
     def render(self, template: str, recipient: str | None = None) -> str:
         """Render digest/<template> (`email.txt.j2` or `email.html.j2`) for one recipient."""

@@ -38,7 +38,7 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 #: Fields read from item["paper"] first, then from the item itself.
 _EITHER_LEVEL = ("ai_summary", "ai_keywords", "githubRepo", "githubStars", "projectPage",
-                 "organization", "title", "summary", "id")
+                 "organization", "title", "summary", "id", "githubRepoAddedBy", "ai_summary_model")
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -91,10 +91,19 @@ def _to_paper(item: object) -> Paper:
             upvotes=_first(inner.get("upvotes"), 0),
             comments=_first(item.get("numComments"), 0),
             organization=_organization(get("organization")),
-            submitted_by=_submitter(item.get("submittedBy")),
+            submitted_by=_first(_submitter(item.get("submittedBy")),
+                            _submitter(inner.get("submittedOnDailyBy"), "user")),
             github=_url(get("githubRepo")), github_stars=_count(get("githubStars")),
             project_page=_url(get("projectPage")), ai_summary=_optional(get("ai_summary"), str),
-            keywords=_strings(get("ai_keywords")), thumbnail=_url(item.get("thumbnail")),
+            keywords=_strings(get("ai_keywords")),
+            thumbnail=_url(_first(item.get("thumbnail"), item.get("mediaUrl"))),
+            submitted_at=_timestamp(inner.get("submittedOnDailyAt")),
+            listed_at=_timestamp(item.get("publishedAt")),
+            submitter_organization=_organization(item.get("submitterOrganization")),
+            media=_urls(_strings(inner.get("mediaUrls")) + _strings(item.get("mediaUrls"))),
+            author_participating=_optional(item.get("isAuthorParticipating"), bool),
+            github_added_by=_optional(get("githubRepoAddedBy"), str),
+            ai_summary_model=_optional(get("ai_summary_model"), str),
         )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"paper {paper_id}: {_cause(exc)}") from None
@@ -132,8 +141,26 @@ def _count(value: Any) -> int | None:
     return number if number is not None and number >= 0 else None
 
 
-def _submitter(value: Any) -> str | None:
-    return _optional(value.get("name"), str) if isinstance(value, dict) else None
+def _submitter(value: Any, key: str = "name") -> str | None:
+    """The account name: submittedBy.name, or submittedOnDailyBy.user."""
+    return _optional(value.get(key), str) if isinstance(value, dict) else None
+
+
+def _urls(values: list[str]) -> list[str]:
+    """The http(s) URLs among `values`, each once, in order (others logged and dropped)."""
+    return list(dict.fromkeys(u for u in map(_url, values) if u))
+
+
+def _timestamp(value: Any) -> str | None:
+    """An ISO 8601 date-time string, else None (logged when present but unreadable)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        log.info("dropped an unreadable timestamp: %r", value[:40])
+        return None
+    return value if len(value) <= 40 else None
 
 
 def _strings(value: Any) -> list[str]:

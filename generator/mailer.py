@@ -9,12 +9,15 @@ for one recipient is recorded and the others are still tried.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from pathlib import Path
 
 from generator.config import SMTP_PASSWORD_ENV, DigestSettings
@@ -59,9 +62,10 @@ def read_subscribers(path: Path) -> list[str]:
         text = line.split("#", 1)[0].strip()
         if not text:
             continue
-        if not valid_address(text):
+        recipient = parse_recipient(text)
+        if recipient is None:
             problems.append(f"{path}:{number}: not an email address: {text!r}")
-        found.append(text)
+        found.append(recipient or text)
     if problems:
         raise ContentError("\n".join(problems))
     return unique(found)
@@ -75,13 +79,44 @@ def valid_address(address: str) -> bool:
     )
 
 
+#: "Display Name <address>" (the name optionally "quoted"), as a mail client writes it.
+_NAMED = re.compile(r'^(?:"((?:[^"\\\r\n]|\\.)*)"|([^<>"@,;:\\\r\n]*?))\s*<([^<>]*)>$')
+
+
+def parse_recipient(text: str) -> str | None:
+    """`text` if it is a bare address or "Name <address>" with a valid address, else None.
+
+    The named form is returned normalised ("Name <address>", the name quoted when it needs
+    it); the bare address (`bare`) is the envelope recipient and the state file's key.
+    """
+    text = text.strip()
+    if valid_address(text):
+        return text
+    match = _NAMED.match(text)
+    if match is None or not valid_address(match.group(3)):
+        return None
+    name = match.group(1) if match.group(1) is not None else match.group(2)
+    name = " ".join(re.sub(r"\\(.)", r"\1", name).split())
+    if not name or not name.isprintable():
+        return match.group(3) if not name else None
+    try:
+        return str(Address(display_name=name, addr_spec=match.group(3)))
+    except (ValueError, IndexError):  # an addr_spec the email package cannot take apart
+        return None
+
+
+def bare(recipient: str) -> str:
+    """The address of a recipient written bare or as "Name <address>"."""
+    return email.utils.parseaddr(recipient)[1] if "<" in recipient else recipient
+
+
 def unique(addresses: list[str]) -> list[str]:
-    """Drop repeats, comparing case-insensitively; keep the first spelling and the order."""
+    """Drop repeats, comparing bare addresses case-insensitively; keep the first, in order."""
     seen: set[str] = set()
     kept: list[str] = []
     for address in addresses:
-        if address.lower() not in seen:
-            seen.add(address.lower())
+        if bare(address).lower() not in seen:
+            seen.add(bare(address).lower())
             kept.append(address)
     return kept
 
@@ -106,11 +141,11 @@ class SentState:
                 ) from None
 
     def has(self, day: dt.date, address: str) -> bool:
-        return address.lower() in self.sent.get(day.isoformat(), {})
+        return bare(address).lower() in self.sent.get(day.isoformat(), {})
 
     def record(self, day: dt.date, address: str) -> None:
         stamp = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-        self.sent.setdefault(day.isoformat(), {})[address.lower()] = stamp
+        self.sent.setdefault(day.isoformat(), {})[bare(address).lower()] = stamp
         data = {"format": STATE_FORMAT, "sent": self.sent}
         atomic_write(self.path, (json.dumps(data, indent=1, sort_keys=True) + "\n").encode())
 
@@ -234,9 +269,9 @@ def _send_one(smtp: Session, digest: Digest, recipient: str) -> str | None:
     """Send one message; None on success, else why it failed."""
     message = digest.message(recipient)
     try:
-        refused = smtp.get().send_message(message, sender(digest.settings), [recipient])
+        refused = smtp.get().send_message(message, sender(digest.settings), [bare(recipient)])
     except smtplib.SMTPRecipientsRefused as exc:
-        code, text = exc.recipients.get(recipient, (0, b"refused"))
+        code, text = exc.recipients.get(bare(recipient), (0, b"refused"))
         return _reply(smtplib.SMTPResponseException(code, text))
     except smtplib.SMTPResponseException as exc:  # sender or data refused
         return _reply(exc)
@@ -244,6 +279,6 @@ def _send_one(smtp: Session, digest: Digest, recipient: str) -> str | None:
         smtp.drop()  # the next recipient gets a fresh connection
         return f"{server_name(digest.settings)}: connection lost: {exc}"
     if refused:
-        code, text = refused[recipient]
+        code, text = refused[bare(recipient)]
         return _reply(smtplib.SMTPResponseException(code, text))
     return None

@@ -32,6 +32,9 @@ FIRST_PUBLISHED, LAST_PUBLISHED = dt.date(1991, 1, 1), dt.date(2100, 12, 31)
 #: Shown at the end of text cut to its length cap.
 TRUNCATION_MARKER = " […truncated]"
 
+#: Media URLs kept per paper (the API lists a few; a hostile one could list thousands).
+MAX_MEDIA = 20
+
 # Characters XML 1.0 cannot carry, plus C0/C1 controls other than tab and newline,
 # noncharacters (U+FFFE, U+FFFF) and lone surrogates.
 _BAD_CHARS = re.compile(
@@ -89,6 +92,20 @@ Url = Annotated[str | None, AfterValidator(_url)]
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
+def _timestamp(value: str) -> str:
+    if len(value) > 40:
+        raise ValueError("must be an ISO 8601 date and time (at most 40 characters)")
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-10-03T00:00:00.000Z") from None
+    return value
+
+
+#: An ISO 8601 date and time as the API writes it (kept as text: YAML round-trips it as is).
+Timestamp = Annotated[str, AfterValidator(_timestamp)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -119,11 +136,24 @@ class Paper(_Strict):
     ai_summary: Annotated[str, AfterValidator(lambda v: clean_text(v, 5_000))] | None = None
     keywords: list[Line] = []
     thumbnail: Url = None
+    # Optional fields kept from the API since the captures (README "Which API fields are kept").
+    submitted_at: Timestamp | None = None  # paper.submittedOnDailyAt
+    listed_at: Timestamp | None = None  # the item's publishedAt
+    submitter_organization: Organization | None = None
+    media: list[Annotated[str, AfterValidator(_url)]] = []  # mediaUrls: videos, images
+    author_participating: bool | None = None  # isAuthorParticipating
+    github_added_by: Annotated[str, _line(50)] | None = None  # githubRepoAddedBy
+    ai_summary_model: Line | None = None
 
     @field_validator("authors", "keywords")
     @classmethod
     def _cap_list(cls, value: list[str]) -> list[str]:
         return [v for v in value if v][:1000]
+
+    @field_validator("media")
+    @classmethod
+    def _cap_media(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))[:MAX_MEDIA]
 
     @property
     def hf_url(self) -> str:

@@ -422,7 +422,7 @@ def dump_day(day: Day) -> str:
     """The YAML text of a day: fixed key order, optional fields omitted, ids quoted."""
     data = day.model_dump(mode="python", exclude_none=True, exclude_defaults=False)
     for paper in data["papers"]:
-        for key in ("keywords",):
+        for key in ("keywords", "media"):
             if not paper.get(key):
                 paper.pop(key, None)
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

@@ -9,6 +9,7 @@ import email.policy
 import email.utils
 import json
 import logging
+import os
 import socket
 import ssl
 import subprocess
@@ -147,7 +148,8 @@ def smtp_server() -> Iterator:
 
 def run(paths: Paths, *args: str, env: dict[str, str] | None = None):
     return CliRunner().invoke(cli, ["digest", "--root", str(paths.root), *args],
-                              env={SMTP_PASSWORD_ENV: None, **(env or {})})
+                              env={SMTP_PASSWORD_ENV: None, "DAILYPAPERS_SMTP_SECURITY": None,
+                                   **(env or {})})
 
 
 def send(paths: Paths, port: int, *args: str, env: dict[str, str] | None = None):
@@ -327,7 +329,74 @@ def test_bad_subscribers_file_and_bad_to(project):
     (project.root / "subscribers.txt").write_text("ann@example.com\nnot an address\n")
     result = send(project, 1)
     assert result.exit_code == 1 and "subscribers.txt:2: not an email address" in result.output
-    assert run(project, "--to", "nobody").exit_code == 2
+    for bad in ("nobody", "Ann <nobody>", "a@example.com, b@example.com"):
+        result = run(project, "--to", bad)
+        assert result.exit_code == 1, (bad, result.output)  # README: errors exit 1, not 2
+        assert "--to: not an email address" in result.output and repr(bad) in result.output
+        assert "Traceback" not in result.output
+
+
+def test_to_with_a_display_name_is_accepted(project, smtp_server):
+    inbox = Inbox()
+    port = smtp_server(inbox)
+    result = send(project, port, "--to", "Ann Lee <ann@example.com>",
+                  "--to", '"Lee, Bob" <bob@example.org>')
+    assert result.exit_code == 0, result.output
+    assert [rcpts for rcpts, _, _ in inbox.received] == [["ann@example.com"], ["bob@example.org"]]
+    first, second = inbox.messages
+    assert first["To"] == "Ann Lee <ann@example.com>"
+    assert email.utils.getaddresses([second["To"]]) == [("Lee, Bob", "bob@example.org")]
+    assert "unsubscribe?email=ann@example.com>" in first["List-Unsubscribe"]
+    again = send(project, port, "--to", "ann@example.com")  # the state is keyed by address
+    assert again.exit_code == 0 and "sent to 0, 1 already sent" in again.output
+
+
+def example_lines(text: str) -> list[str]:
+    """The documented `digest --send … --smtp-port 1025` commands in `text`, as written."""
+    lines = [line.strip().split("  #")[0].strip() for line in text.splitlines()
+             if "python -m generator digest" in line and "--smtp-port 1025" in line]
+    assert lines, "no local-SMTP example found"
+    return lines
+
+
+@pytest.mark.parametrize("where", ["README.md", "--help"])
+def test_documented_local_smtp_example_works_as_written(tmp_path, smtp_server, where):
+    # A plain local SMTP server (aiosmtpd without STARTTLS), and the project's default
+    # site.yml (smtp_security: starttls): the example must say how to talk to it.
+    paths = make_project(tmp_path / "p", content_from=None)
+    store.save_day(paths.content, Day(date=dt.date.fromisoformat(DAY), papers=day_papers()))
+    if where == "README.md":
+        text = (REPO / "README.md").read_text(encoding="utf-8")
+    else:
+        text = CliRunner().invoke(cli, ["digest", "--help"], terminal_width=200).output
+    inbox = Inbox()
+    port = smtp_server(inbox)
+    for line in example_lines(text):
+        args = line.replace("--smtp-port 1025", f"--smtp-port {port}").split()
+        assert args[:3] == ["python", "-m", "generator"]
+        (paths.root / "digest-state.json").unlink(missing_ok=True)
+        before = len(inbox.received)
+        result = subprocess.run([sys.executable, *args[1:]], cwd=paths.root, capture_output=True,
+                                text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert result.returncode == 0, (line, result.stdout, result.stderr)
+        assert [rcpts for rcpts, _, _ in inbox.received[before:]] == [["me@example.org"]], line
+
+
+def test_smtp_security_option_and_environment_variable(project, smtp_server):
+    configure(project, smtp_security="starttls")  # the default; the server has no STARTTLS
+    port = smtp_server(Inbox())
+    refused = send(project, port, "--to", "ann@example.com")
+    assert refused.exit_code == 1 and "STARTTLS" in refused.output and "smtp_security" in refused.output
+    inbox = Inbox()
+    port = smtp_server(inbox)
+    by_option = send(project, port, "--to", "ann@example.com", "--smtp-security", "none")
+    assert by_option.exit_code == 0, by_option.output
+    by_env = send(project, port, "--to", "bob@example.org",
+                  env={"DAILYPAPERS_SMTP_SECURITY": "none"})
+    assert by_env.exit_code == 0, by_env.output
+    assert [rcpts for rcpts, _, _ in inbox.received] == [["ann@example.com"], ["bob@example.org"]]
+    assert send(project, port, "--to", "cy@example.net", "--smtp-security", "tls").exit_code == 2
 
 
 def test_corrupt_state_file_refuses_to_send(project, smtp_server):
