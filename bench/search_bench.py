@@ -180,6 +180,9 @@ class _Search:
         self.context.on("requestfinished", lambda r: self.finished.append(r))  # workers too
         self.page = self.context.new_page()
         self.page.goto(base, wait_until="networkidle")
+        # Pagefind's UI loads on first use (assets/search.js): focusing the search button
+        # loads it, so the page's bytes include it as before and a search's are its index's.
+        self.page.locator("pagefind-modal-trigger button").focus()
         self.page.locator(TRIGGER).wait_for()
         self.home_by_file: dict[str, int] = {}
         for r in self.finished:
