@@ -208,6 +208,18 @@ def _result_titles(page: Page) -> list[str]:
     return [" ".join(text.split()) for text in page.locator(RESULT_LINK).all_inner_texts()]
 
 
+def _open_search(page: Page) -> None:
+    """Click the header search and wait for its dialog. Pagefind's UI loads on first use
+    (assets/search.js), so on a loaded machine a click can land while the page's script
+    is still taking over the button: the dialog not open after 3 s gets a second click."""
+    page.locator(TRIGGER).click()
+    try:
+        page.locator(OPEN_MODAL).wait_for(timeout=3_000)
+    except PlaywrightError:
+        page.locator(TRIGGER).click()
+        page.locator(OPEN_MODAL).wait_for()
+
+
 def _wait_for_titles(page: Page, expected: list[str]) -> None:
     """Wait until the listed results are exactly `expected`, in any order (Pagefind draws
     the cards first and fills in their titles as each result's data arrives)."""
@@ -396,7 +408,7 @@ def test_search_finds_a_paper_of_an_older_year_under_a_sub_path(
     assert (two_year_site.site / "pagefind" / "2025" / "pagefind-entry.json").is_file()
     with monitored(browser, subpath_url, viewport=DESKTOP) as (page, monitor):
         page.goto(subpath_url)
-        page.locator(TRIGGER).click()
+        _open_search(page)
         # No 2026 paper matches, so the older years are searched at once, without asking.
         _search(page, Target("2511.00001", f"{OLD_WORD} Lattices for Sparse Attention", OLD_WORD))
         assert any(url.startswith(f"{subpath_url}pagefind/2025/") for url in monitor.requests)
@@ -413,7 +425,7 @@ def test_search_covers_recent_papers_first_and_all_years_on_request(
     older_bundle = f"{subpath_url}pagefind/2025/"
     with monitored(browser, subpath_url, viewport=DESKTOP) as (page, monitor):
         page.goto(subpath_url)
-        page.locator(TRIGGER).click()
+        _open_search(page)
         page.locator(f"{OPEN_MODAL} input.pf-input").fill("abstract")  # in every abstract
         _wait_for_titles(page, ["Retrieval Heads Revisited"])
         scope = page.locator(SCOPE)
@@ -456,7 +468,7 @@ def test_search_covers_recent_papers_first_and_all_years_on_request(
 
         # The choice lasts for the tab: the next page searches all years from the start.
         page.goto(f"{subpath_url}papers/2602.00001/")
-        page.locator(TRIGGER).click()
+        _open_search(page)
         page.locator(f"{OPEN_MODAL} input.pf-input").fill("abstract")
         _wait_for_titles(page, everything)
         assert page.locator(SCOPE).is_hidden()
@@ -470,7 +482,7 @@ def test_search_on_an_archive_with_no_papers(
     build_project(paths)
     with serving(paths.site) as url, monitored(browser, url, viewport=DESKTOP) as (page, monitor):
         page.goto(url)
-        page.locator(TRIGGER).click()
+        _open_search(page)
         page.locator(f"{OPEN_MODAL} input.pf-input").fill("papers")
         # Pagefind writes no index of zero pages: the index holds the home page's message.
         assert _result_titles(page) == ["No papers yet"]
