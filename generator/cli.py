@@ -116,14 +116,12 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
     update.raise_for_failures(report)
 
 
-#: Featured days the API can hold: Daily Papers began on 2023-05-04.
-FETCH_WINDOW = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
-
-
 def _in_window(name: str, value: dt.datetime | None) -> None:
-    first, last = FETCH_WINDOW
-    if value is not None and not first <= value.date() <= last:
-        raise click.BadParameter(f"{value.date()} is outside {first} to {last} (Daily Papers "
+    """Refuse a day outside the featured-day window that content/ accepts."""
+    from generator.models import FIRST_DAY, LAST_DAY
+
+    if value is not None and not FIRST_DAY <= value.date() <= LAST_DAY:
+        raise click.BadParameter(f"{value.date()} is outside {FIRST_DAY} to {LAST_DAY} (Daily Papers "
                                  "lists days from 2023-05-04 on)", param_hint=name)
 
 
@@ -281,7 +279,6 @@ def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: boo
     """
     from generator import digest as compose
     from generator import mailer
-
     from generator.errors import GeneratorError
 
     bad = [address for address in to if mailer.parse_recipient(address) is None]

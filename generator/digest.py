@@ -67,8 +67,7 @@ class Digest:
     def unsubscribe_link(self, recipient: str | None) -> str:
         """The configured unsubscribe URL or mailto with {email} filled in (default: mailto From)."""
         link = self.settings.unsubscribe or f"mailto:{sender(self.settings)}?subject=unsubscribe"
-        address = email.utils.parseaddr(recipient)[1] if recipient and "<" in recipient else recipient
-        return link.replace("{email}", quote(address or "", safe="@"))
+        return link.replace("{email}", quote(bare(recipient or ""), safe="@"))
 
     def render(self, template: str, recipient: str | None = None) -> str:
         """Render digest/<template> (`email.txt.j2` or `email.html.j2`) for one recipient."""
@@ -111,6 +110,11 @@ class Digest:
 def sender(settings: DigestSettings) -> str:
     """The bare address of `from_address` (the envelope sender)."""
     return email.utils.parseaddr(settings.from_address)[1]
+
+
+def bare(recipient: str) -> str:
+    """The address of a recipient written bare or as "Name <address>"."""
+    return email.utils.parseaddr(recipient)[1] if "<" in recipient else recipient
 
 
 def compose(paths: Paths, config: SiteConfig, day: dt.date | None = None) -> Digest:

@@ -9,7 +9,6 @@ for one recipient is recorded and the others are still tried.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import logging
 import os
@@ -21,7 +20,7 @@ from email.headerregistry import Address
 from pathlib import Path
 
 from generator.config import SMTP_PASSWORD_ENV, DigestSettings
-from generator.digest import Digest, sender
+from generator.digest import Digest, bare, sender
 from generator.errors import ContentError, GeneratorError
 from generator.fsutil import atomic_write, exclusive_lock
 
@@ -105,18 +104,14 @@ def parse_recipient(text: str) -> str | None:
         return None
 
 
-def bare(recipient: str) -> str:
-    """The address of a recipient written bare or as "Name <address>"."""
-    return email.utils.parseaddr(recipient)[1] if "<" in recipient else recipient
-
-
 def unique(addresses: list[str]) -> list[str]:
     """Drop repeats, comparing bare addresses case-insensitively; keep the first, in order."""
     seen: set[str] = set()
     kept: list[str] = []
     for address in addresses:
-        if bare(address).lower() not in seen:
-            seen.add(bare(address).lower())
+        key = bare(address).lower()
+        if key not in seen:
+            seen.add(key)
             kept.append(address)
     return kept
 

@@ -70,8 +70,8 @@ class Pages:
     topic: str | None
 
 
-def _discover(browser: Browser, url: str) -> Pages:
-    with monitored(browser, url, viewport=DESKTOP) as (page, _):
+def _discover(chromium: Browser, url: str) -> Pages:
+    with monitored(chromium, url, viewport=DESKTOP) as (page, _):
         page.goto(url)
         day = _href(page, ".dp-dateline a:text-is('permalink')")
         paper = _href(page, "li.dp-card .dp-title a")
@@ -79,7 +79,7 @@ def _discover(browser: Browser, url: str) -> Pages:
         older = _href(page, ".dp-pn a.dp-prev")
         topic = None
         for link in page.locator("li.dp-card .dp-title a").all()[:20]:
-            with monitored(browser, url, viewport=DESKTOP) as (other, _):
+            with monitored(chromium, url, viewport=DESKTOP) as (other, _):
                 other.goto(link.evaluate("a => a.href"))
                 chips = other.locator(".dp-topics a.dp-chip")
                 if chips.count():
