@@ -1,7 +1,9 @@
 """Feeds of the newest featured papers: RSS 2.0 and Atom with feedgen, JSON Feed 1.1 with json.
 
-Entry ids derive from the arXiv id only (https://arxiv.org/abs/{id}), so they survive
-site_url changes and re-fetches. Every date is a featured day at 00:00 UTC and a feed's
+Entry ids are urn:daily-papers:<feed file>:<arXiv id> (entry_id): unique per feed, so a
+reader subscribed to several of our feeds keeps every entry of each (it would merge equal
+ids across feeds and drop entries), and independent of site_url and of upvotes, so they
+survive a move of the site and re-fetches. Every date is a featured day at 00:00 UTC and a feed's
 own date is its newest entry's, never the clock: the same input gives byte-identical files.
 All text is untrusted plain text: it is filtered to what XML can carry and escaped for the
 format that reads it (HTML-escaped for RSS descriptions, type="text" in Atom).
@@ -132,8 +134,13 @@ def render_feeds(
     base = config.site_url + quote(path, safe="/")
     feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
     makers = {"rss": _rss, "atom": _atom, "json": _json_feed}
-    return {path + name: makers[kind](items, config, base, feed_title, name)
+    return {path + name: makers[kind](items, config, base, feed_title, name, path + name)
             for kind, name in (files or ALL_FORMATS).items()}
+
+
+def entry_id(feed: str, paper_id: str) -> str:
+    """The id of a paper's entry in the feed file `feed` (site-relative, e.g. feeds/top-10.xml)."""
+    return f"urn:daily-papers:{quote(feed, safe='/')}:{paper_id}"
 
 
 def write_feeds(
@@ -250,11 +257,11 @@ def _generator(
     return fg
 
 
-def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig) -> FeedEntry:
+def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig, feed: str) -> FeedEntry:
     """Add an entry with id, title, link, dates and categories; return it."""
     paper = item.paper
     fe = fg.add_entry(order="append")
-    fe.id(paper.arxiv_url)  # also the RSS guid, isPermaLink="false"
+    fe.id(entry_id(feed, paper.id))  # also the RSS guid, isPermaLink="false"
     fe.title(_title(paper))
     fe.link(href=_page_url(config, paper), rel="alternate", type="text/html")
     fe.published(_entry_date(item))
@@ -264,12 +271,13 @@ def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig) -> FeedEn
     return fe
 
 
-def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str) -> bytes:
+def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str,
+         feed: str) -> bytes:
     """Return the RSS 2.0 document; descriptions are HTML-escaped plain text."""
     fg = _generator(config, base, title, base + name, "application/rss+xml")
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> needs an email
     for item in items:
-        fe = _add_common(fg, item, config)
+        fe = _add_common(fg, item, config, feed)
         fe.description(html.escape(_xml_safe(item.paper.summary)))
         if byline := _byline(item.paper):
             fe.dc.dc_creator(byline)
@@ -277,11 +285,12 @@ def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name:
     return fg.rss_str(pretty=True)
 
 
-def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str) -> bytes:
+def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str,
+          feed: str) -> bytes:
     """Return the Atom document; summaries are type="text"."""
     fg = _generator(config, base, title, base + name, "application/atom+xml")
     for item in items:
-        fe = _add_common(fg, item, config)
+        fe = _add_common(fg, item, config, feed)
         if summary := _xml_safe(item.paper.summary):
             fe.summary(summary, type="text")
         if byline := _byline(item.paper):
@@ -290,10 +299,10 @@ def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name
     return fg.atom_str(pretty=True)
 
 
-def _json_item(item: FeedItem, config: SiteConfig) -> dict:
+def _json_item(item: FeedItem, config: SiteConfig, feed: str) -> dict:
     paper = item.paper
     entry = {
-        "id": paper.arxiv_url,
+        "id": entry_id(feed, paper.id),
         "url": _page_url(config, paper),
         "external_url": paper.arxiv_url,
         "title": _title(paper),
@@ -308,7 +317,7 @@ def _json_item(item: FeedItem, config: SiteConfig) -> dict:
 
 
 def _json_feed(
-    items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str
+    items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str, feed: str
 ) -> bytes:
     """Return the JSON Feed 1.1 document (UTF-8, stable key order, trailing newline)."""
     feed = {
@@ -319,6 +328,6 @@ def _json_feed(
         "description": _xml_safe(config.description),
         "language": _xml_safe(config.language),
         "authors": [{"name": title}],
-        "items": [_json_item(item, config) for item in items],
+        "items": [_json_item(item, config, feed) for item in items],
     }
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -19,6 +19,8 @@ queue of scripted faults, one consumed per request to that date:
 Every request is recorded (path, query, headers, time) for assertions.
 
 As a script it serves every DIR/<date>.json:  python tests/apiserver.py --data DIR --port N
+With `--then CMD…` it runs CMD once it listens ("{url}" in CMD is its base URL), then stops
+and exits with CMD's status (how `make embed` fetches through it, on a free port).
 """
 
 from __future__ import annotations
@@ -281,10 +283,18 @@ def main(argv: list[str] | None = None) -> None:
                         help="folder of <YYYY-MM-DD>.json listings (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--then", nargs=argparse.REMAINDER, metavar="CMD",
+                        help="run CMD ({url}: the server's base URL), then stop with its status")
     args = parser.parse_args(argv)
     api = FakeApi(load_days(args.data), port=args.port)
     api.httpd.verbose = args.verbose  # type: ignore[attr-defined]
     sys.stderr.write(f"serving {len(api.days)} day(s) from {args.data} at {api.url}\n")
+    if args.then:
+        import subprocess
+
+        with api:
+            status = subprocess.call([a.replace("{url}", api.url) for a in args.then])
+        sys.exit(status)
     try:
         api.httpd.serve_forever()
     except KeyboardInterrupt:

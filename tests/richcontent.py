@@ -1,9 +1,10 @@
 """The embedded content with the fields the real listings lack, for page-type tests.
 
-The six real days in content/ have no upvotes, keywords or organizations (see
-../shared/data/hf-api/README.md). This copies them into a project with deterministic
-upvotes, keywords found in each paper's own title and abstract, and organizations, so
-trending, week, month, topic and organization pages have something to rank and group.
+The embedded days in content/ are real API answers with real upvotes, keywords and
+organizations, but which topics and organizations they hold depends on the days chosen.
+This copies them into a project with deterministic upvotes, keywords found in each paper's
+own title and abstract, and five organizations, so the page-type tests can name topics
+("Reasoning", "Large Language Models") and organizations ("google") that are sure to exist.
 """
 
 from __future__ import annotations

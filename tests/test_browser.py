@@ -305,12 +305,12 @@ def test_mobile_search_and_no_horizontal_scroll(open_context, base_url: str, tar
     assert page.locator(".dp-nav-link").first.is_hidden()
     trigger.tap()
     _search(page, target)
-    # No paper here has an organization, so the modal has no organization menu.
-    assert page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown").count() == 1
-    assert page.locator("pagefind-filter-dropdown[filter=organization]").count() == 0
+    # The embedded papers have organizations: a year and an organization menu.
+    assert page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown").count() == 2
+    assert page.locator("pagefind-filter-dropdown[filter=organization]").count() == 1
     # The year filter's menu opens on screen (Pagefind centres it under a centred button).
-    page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.tap()
-    menu = page.locator(f"{OPEN_MODAL} .pf-dropdown-menu")
+    page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown[filter=year] button").first.tap()
+    menu = page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown[filter=year] .pf-dropdown-menu")
     menu.locator("[role=option]").first.wait_for()
     box = menu.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390

@@ -23,12 +23,12 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 #: One page of every type (the empty Saturday included).
 PAGE_TYPES = {
     "home": "",
-    "day": "papers/date/2026-06-02/",
+    "day": "papers/date/2026-08-20/",
     "empty-day": "papers/date/2026-05-30/",
-    "paper": "papers/2601.07525/",
+    "paper": "papers/2607.02770/",
     "trending": "papers/trending/",
-    "week": "papers/week/2026-W23/",
-    "month": "papers/month/2026-06/",
+    "week": "papers/week/2026-W33/",
+    "month": "papers/month/2026-07/",
     "archive": "archive/",
     "topics": "topics/",
     "topic": "topics/large-language-models/",
@@ -45,12 +45,12 @@ def rich_url(rich_site: Paths) -> Iterator[str]:
 
 
 def test_walk_home_day_paper_topic_related(browser, rich_url: str, rich_site: Paths) -> None:  # noqa: F811
-    day = store.load_day(store.day_path(rich_site.content, dt.date(2026, 10, 3)))
+    day = store.load_day(store.day_path(rich_site.content, dt.date(2026, 8, 21)))
     with_topics = next(p for p in day.ranked() if len(p.keywords) >= 2)
     with monitored(browser, rich_url, viewport=DESKTOP) as (page, monitor):
         page.goto(rich_url)
         page.get_by_role("link", name="permalink").click()
-        page.wait_for_url("**/papers/date/2026-10-03/")
+        page.wait_for_url("**/papers/date/2026-08-21/")
         page.locator(f"li.dp-card[id='paper-{with_topics.id}'] h2 a").click()
         page.wait_for_url("**/papers/*/")
         assert page.locator("article[data-pagefind-body] h1").is_visible()

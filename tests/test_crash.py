@@ -146,13 +146,13 @@ def test_killed_build_leaves_old_or_new_site_and_the_next_run_equals_a_full_buil
 ) -> None:
     paths = make_project(tmp_path / "p", content_from=None)
     (paths.content / "2026").mkdir()
-    for day in ("2026-06-03", "2026-06-04"):
+    for day in ("2026-08-19", "2026-08-20"):
         shutil.copy(REPO / "content" / "2026" / f"{day}.yml", paths.content / "2026")
     start = time.monotonic()
     assert spawn(paths, "build").wait() == 0
     seconds = time.monotonic() - start  # a whole run, from a cold start
     old = manifest(paths.site)
-    shutil.copy(REPO / "content" / "2026" / "2026-10-03.yml", paths.content / "2026")
+    shutil.copy(REPO / "content" / "2026" / "2026-08-21.yml", paths.content / "2026")
     reference = make_project(tmp_path / "reference", content_from=paths.content)
     build_project(reference)
     new = manifest(reference.site)
@@ -181,4 +181,4 @@ def test_killed_build_leaves_old_or_new_site_and_the_next_run_equals_a_full_buil
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert store.load_all(paths.content) and not temp_files(paths.root)
-    assert (paths.site / "papers" / "date" / dt.date(2026, 10, 3).isoformat()).is_dir()
+    assert (paths.site / "papers" / "date" / dt.date(2026, 8, 21).isoformat()).is_dir()

@@ -122,9 +122,8 @@ def test_entries_ids_links_and_dates(tmp_path):
         50,
     )
     parsed = write(tmp_path, items)
-    expected_ids = [f"https://arxiv.org/abs/{i.paper.id}" for i in items]
     for name, ids in feed_ids(parsed).items():
-        assert ids == expected_ids, name
+        assert ids == [f"urn:daily-papers:{name}:{i.paper.id}" for i in items], name
         assert len(set(ids)) == len(ids)
     for name in XML_FILES:
         for entry, item in zip(parsed[name].entries, items, strict=True):
@@ -144,7 +143,7 @@ def test_rss_guid_is_not_a_permalink(tmp_path):
     write(tmp_path, items_of(paper()))
     guids = lxml.etree.parse(str(tmp_path / "feed.xml")).findall(".//item/guid")
     assert [(g.text, g.get("isPermaLink")) for g in guids] == [
-        ("https://arxiv.org/abs/2610.01092", "false")
+        ("urn:daily-papers:feed.xml:2610.01092", "false")
     ]
 
 
@@ -300,8 +299,8 @@ def test_same_paper_on_two_days_one_entry(tmp_path):
     parsed = write(tmp_path, latest_items(days, 50))
     for name, ids in feed_ids(parsed).items():
         assert sorted(ids) == [
-            "https://arxiv.org/abs/2610.01092",
-            "https://arxiv.org/abs/2610.01093",
+            f"urn:daily-papers:{name}:2610.01092",
+            f"urn:daily-papers:{name}:2610.01093",
         ], name
     entry = next(e for e in parsed["atom.xml"].entries if e.id.endswith("2610.01092"))
     assert entry.published_parsed[:3] == (2026, 10, 2)
@@ -362,3 +361,76 @@ def test_deterministic_bytes_whatever_the_clock(tmp_path, monkeypatch, papers):
     second = [p.read_bytes() for p in write_feeds(items, config(), tmp_path / "b")]
     assert first == second
     assert not any(b"2099" in data for data in second)
+
+
+# --- ids across all of a built site's feeds (issue 20 item 6) ------------------------------
+
+
+def site_feed_ids(site_dir: Path) -> dict[str, list[str]]:
+    """{feed file (site-relative): its entry ids} for every feed of a built site."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(site_dir.rglob("*")):
+        name = path.relative_to(site_dir).as_posix()
+        if path.name == "feed.json":
+            found[name] = [i["id"] for i in json.loads(path.read_text(encoding="utf-8"))["items"]]
+        elif path.suffix == ".xml" and not path.name.startswith("sitemap"):
+            parsed = feedparser.parse(path.read_bytes())
+            assert parsed.bozo == 0 and parsed.version, name
+            found[name] = [e.id for e in parsed.entries]
+    return found
+
+
+def build_feeds_only(paths, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """Build for real but with MkDocs and Pagefind stubbed out (they do not touch feeds)."""
+    from conftest import build_project
+
+    from generator import build as build_module
+    from generator import site
+
+    monkeypatch.setattr(site, "run_mkdocs",
+                        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport())
+    monkeypatch.setattr(build_module.search, "build_index", lambda *args: None)
+    build_project(paths)
+    return site_feed_ids(paths.site)
+
+
+def test_no_entry_id_is_shared_by_two_feeds_of_the_site(embedded_site):
+    # A reader (newsboat, …) merges entries with equal ids across its subscriptions: with the
+    # arXiv URL as every feed's id, subscribing to feed.xml and feeds/top-10.xml showed 40
+    # of the 50 papers of one of them (or none).
+    ids = site_feed_ids(embedded_site.site)
+    assert {"feed.xml", "atom.xml", "feed.json", "feeds/top-10.xml", "feeds/top-50.xml",
+            "feeds/daily.xml"} <= set(ids)
+    assert sum(name.startswith("topics/") for name in ids) >= 10
+    assert sum(name.startswith("orgs/") for name in ids) >= 10
+    assert len(ids["feeds/top-50.xml"]) > 0 and len(ids["feeds/top-10.xml"]) > 10
+    owner: dict[str, str] = {}
+    for name, entries in ids.items():
+        assert len(entries) == len(set(entries)), name
+        for entry in entries:
+            assert owner.setdefault(entry, name) == name, (entry, owner[entry], name)
+
+
+def test_feed_ids_survive_a_rebuild_with_other_upvotes_and_site_url(tmp_path, monkeypatch):
+    from conftest import make_project
+
+    from generator import store
+
+    first = make_project(tmp_path / "a")
+    before = build_feeds_only(first, monkeypatch)
+    second = make_project(tmp_path / "b", settings={"site_url": "https://moved.example.net/x/"})
+    changed = 0
+    for one in store.load_all(second.content):  # re-fetched: other upvotes and comments
+        papers = []
+        for p in one.papers:  # one more upvote, unless it would cross a top-N threshold
+            more = 0 if p.upvotes + 1 in (10, 50) else 1
+            changed += more
+            papers.append(p.model_copy(update={"upvotes": p.upvotes + more,
+                                               "comments": p.comments + 1}))
+        store.save_day(second.content, one.model_copy(update={"papers": papers}))
+    assert changed > 500
+    after = build_feeds_only(second, monkeypatch)
+    assert after.keys() == before.keys()
+    for name in before:  # the same entries with the same ids (the order may follow upvotes)
+        assert sorted(after[name]) == sorted(before[name]), name
+    assert all("example" not in entry for entries in after.values() for entry in entries)
