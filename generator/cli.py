@@ -218,7 +218,8 @@ def serve(host: str, port: int, watch: bool, root: Path) -> None:
 def check(fix: bool, root: Path) -> None:
     """Validate every file in content/ and report every problem at once.
 
-    Each problem reads file:line: paper: field: cause; exit 1 if there is any.
+    Each problem reads file:line: paper: field: cause; exit 1 if there is any. The upvote
+    history (content/history/*.jsonl) is checked too: file:line and cause.
     `build` runs the same validation first.
 
     \b
@@ -236,8 +237,22 @@ def check(fix: bool, root: Path) -> None:
             for path in store.day_files(paths.content):
                 for message in store.fix_day_file(path)[0]:
                     click.echo(f"fixed {message}")
-    days = store.load_all(paths.content)
-    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s): all valid")
+    from generator import history
+    from generator.errors import ContentError
+
+    recorded, problems = history.read(paths.content)
+    try:
+        days = store.load_all(paths.content)
+    except ContentError as exc:
+        if not problems:
+            raise
+        day_problems = exc.message.split("\n")[1:]
+        problems = day_problems + problems
+    if problems:
+        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+    points = sum(map(len, recorded.values()))
+    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s), "
+               f"{points:,} history point(s): all valid")
 
 
 
