@@ -56,6 +56,11 @@ def day_files(content: Path) -> list[Path]:
     return scan(content)[0]
 
 
+def file_day(path: Path) -> dt.date | None:
+    """The day a day file's name gives (None if it is not a day file name)."""
+    return _file_date(path.name)
+
+
 def _file_date(name: str) -> dt.date | None:
     match = DAY_FILE.match(name)
     if not match:

@@ -118,6 +118,16 @@ def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchRepor
     report.seen.update(history.values_of(papers))  # stored: its counts join the capture
 
 
+def with_refresh(content: Path, days: list[dt.date], refresh_days: int) -> list[dt.date]:
+    """`days` and the last `refresh_days` featured days stored in content/ (those with a
+    day file) up to the last of `days`, oldest first, each once."""
+    if not refresh_days or not days:
+        return days
+    stored = [d for d in (store.file_day(p) for p in store.day_files(content))
+              if d is not None and d <= days[-1]]
+    return sorted(set(days) | set(stored[-refresh_days:]))
+
+
 def raise_for_failures(report: FetchReport) -> None:
     """Exit non-zero naming each failed day and why (the other days are already stored)."""
     if report.failed:

@@ -232,3 +232,38 @@ def check_is_clean(content: Path) -> bool:
             data = json.loads(line)
             assert set(data) == {"t", "papers"} and data["papers"]
     return True
+
+
+# ---------------------------------------------------------------- the refresh window
+
+
+def test_default_fetch_repolls_the_last_stored_days(tmp_path: Path, api_server: FakeApi) -> None:
+    from generator import update
+    from generator.models import Day
+
+    paths = make_project(tmp_path / "p", content_from=None,
+                         settings={**FAST, "fetch": {**FAST["fetch"], "refresh_days": 3}})
+    today = update.hf_today()
+    stored = [today - dt.timedelta(days=n) for n in (2, 6, 9, 12, 40)]
+    for day in stored:
+        store.save_day(paths.content, Day(date=day, papers=[]))
+    result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api_server.url])
+    assert result.exit_code == 0, result.output
+    asked = sorted({r.query["date"] for r in api_server.requests})
+    new = [today - dt.timedelta(days=n) for n in range(4)]
+    assert asked == sorted(d.isoformat() for d in {*new, *stored[:3]}), result.output
+
+
+def test_refresh_window_off_and_with_dates(tmp_path: Path) -> None:
+    from generator import update
+    from generator.models import Day
+
+    content = tmp_path / "content"
+    for n in (1, 3, 5):
+        store.save_day(content, Day(date=dt.date(2026, 12, n), papers=[]))
+    days = [dt.date(2026, 12, 10)]
+    assert update.with_refresh(content, days, 0) == days
+    assert update.with_refresh(content, days, 2) == [dt.date(2026, 12, 3), dt.date(2026, 12, 5),
+                                                     dt.date(2026, 12, 10)]
+    assert update.with_refresh(content, [dt.date(2026, 12, 2)], 5) == [
+        dt.date(2026, 12, 1), dt.date(2026, 12, 2)]  # nothing after the run's last day
