@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import export, feeds, pages, related, search, site, store
+from generator import export, feeds, history, pages, related, search, site, store
 from generator.config import Paths, SiteConfig
 from generator.errors import BuildError
 from generator.forked import Forked
@@ -67,7 +67,7 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         with report.step("load"):
             days = store.load_all(paths.content, cache=paths.build / "content-cache")
             (paths.build / "content-cache.pickle").unlink(missing_ok=True)  # its former file
-            archive = pages.Archive.of(days)
+            archive = pages.Archive.of(days, history.load(paths.content))
             report.days, report.papers = len(days), len(archive.papers)
             # The archive lives until the build ends: keep the garbage collector from
             # scanning its ~1 million objects again and again, and from writing to their

@@ -79,8 +79,11 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
     """Fetch featured days from the Hugging Face API into content/.
 
     Without dates: today (Hugging Face's day, which rolls over at 21:30 New York time)
-    and the days before it (site.yml fetch.days, default 4). Re-fetching a day merges:
-    counts update, papers not returned again stay. Sends HF_TOKEN when set.
+    and the days before it (site.yml fetch.days, default 4), and again the last stored
+    days (fetch.refresh_days, default 14), whose counts still move. Re-fetching a day
+    merges: counts update, papers not returned again stay. Every run records the counts
+    that changed in content/history/ (at $DAILYPAPERS_NOW if set, for tests and replays).
+    Sends HF_TOKEN when set.
 
     \b
     Examples:
@@ -106,12 +109,15 @@ def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.dateti
     else:
         last = end.date() if end else update.hf_today()
         days = update.date_range(last - dt.timedelta(days=config.fetch.days - 1), last)
+        if end is None:  # the default run also follows the counts of recent days
+            days = update.with_refresh(paths.content, days, config.fetch.refresh_days)
     _confirm_range(update, days, config.fetch, yes)
     report = _run_fetch(update, paths.content, config, days)
     click.echo(
         f"{len(report.written)} day(s) written, {len(report.unchanged)} unchanged, "
         f"{len(report.empty)} empty, {len(report.failed)} failed"
         + (f"; {report.rejected} invalid item(s) rejected" if report.rejected else "")
+        + f"; {report.points} history point(s) recorded"
     )
     update.raise_for_failures(report)
 
@@ -218,7 +224,8 @@ def serve(host: str, port: int, watch: bool, root: Path) -> None:
 def check(fix: bool, root: Path) -> None:
     """Validate every file in content/ and report every problem at once.
 
-    Each problem reads file:line: paper: field: cause; exit 1 if there is any.
+    Each problem reads file:line: paper: field: cause; exit 1 if there is any. The upvote
+    history (content/history/*.jsonl) is checked too: file:line and cause.
     `build` runs the same validation first.
 
     \b
@@ -236,8 +243,22 @@ def check(fix: bool, root: Path) -> None:
             for path in store.day_files(paths.content):
                 for message in store.fix_day_file(path)[0]:
                     click.echo(f"fixed {message}")
-    days = store.load_all(paths.content)
-    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s): all valid")
+    from generator import history
+    from generator.errors import ContentError
+
+    recorded, problems = history.read(paths.content)
+    try:
+        days = store.load_all(paths.content)
+    except ContentError as exc:
+        if not problems:
+            raise
+        day_problems = exc.message.split("\n")[1:]
+        problems = day_problems + problems
+    if problems:
+        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+    points = sum(map(len, recorded.values()))
+    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s), "
+               f"{points:,} history point(s): all valid")
 
 
 

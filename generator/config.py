@@ -19,6 +19,8 @@ class _Section(BaseModel):
 
 class FetchSettings(_Section):
     days: int = Field(4, ge=1, le=60, description="default: today and the days before it")
+    refresh_days: int = Field(14, ge=0, le=366,
+                              description="default: also re-poll the last N stored days")
     timeout: float = Field(30.0, gt=0, description="seconds per request")
     retries: int = Field(5, ge=0, le=20, description="retries of 408/429/5xx and timeouts")
     max_wait: float = Field(120.0, ge=0, description="cap on one backoff or Retry-After wait")

@@ -33,6 +33,7 @@ from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import code_digest, replace_file, write_if_changed
 from generator.groups import Groups, group_archive, month_key, month_label, trending, week_key
+from generator.history import Point
 from generator.models import Day, Paper
 from generator.textfmt import rich
 from generator.tree import files_under
@@ -56,24 +57,32 @@ class Archive:
     days: list[Day]
     papers: dict[str, Paper] = field(default_factory=dict)
     featured: dict[str, list[dt.date]] = field(default_factory=dict)
+    #: Each paper's upvote history (history.py), oldest point first; papers of the
+    #: archive only.
+    history: dict[str, list[Point]] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def of(cls, days: Iterable[Day]) -> Archive:
+    def of(cls, days: Iterable[Day], history: dict[str, list[Point]] | None = None) -> Archive:
         archive = cls(days=sorted(days, key=lambda d: d.date))
         for day in archive.days:
             for paper in day.papers:
                 archive.papers[paper.id] = paper  # a later day's copy has fresher counts
                 archive.featured.setdefault(paper.id, []).append(day.date)
+        archive.history = {pid: points for pid, points in (history or {}).items()
+                           if pid in archive.papers and points}
         return archive
 
     def paper_key(self, pid: str) -> str:
-        """A digest of everything shown of a paper anywhere (its data and featured days),
-        memoised: short, so the keys of pages listing 50 papers are cheap to join and hash."""
+        """A digest of everything shown of a paper anywhere (its data, featured days and
+        upvote history), memoised: short, so the keys of pages listing 50 papers are cheap
+        to join and hash."""
         key = self._keys.get(pid)
         if key is None:
             featured = ",".join(d.isoformat() for d in self.featured[pid])
-            data = (self.papers[pid].model_dump_json() + featured).encode()
+            points = ",".join(f"{p.t:%Y%m%d%H%M%S}:{p.up}:{p.c}:{p.stars}"
+                              for p in self.history.get(pid, ()))
+            data = f"{self.papers[pid].model_dump_json()}{featured}|{points}".encode()
             key = self._keys[pid] = hashlib.blake2b(data, digest_size=16).hexdigest()
         return key
 

@@ -1,4 +1,5 @@
-"""content/: load, validate, merge and save day files. The only module that touches content/.
+"""content/: load, validate, merge and save day files. The only module that touches them
+(content/history/, the upvote history, is history.py's).
 
 One YAML file per featured day, content/<YYYY>/<YYYY-MM-DD>.yml. Writes are atomic and
 skipped when the bytes would not change, so re-running a fetch keeps files and mtimes.
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 DAY_FILE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\.yml$")
 YEAR_DIR = re.compile(r"^[0-9]{4}$")
 LOCK_NAME = ".dailypapers-content.lock"
+#: content/history/: the upvote history's month files (history.py owns their format).
+HISTORY_DIR = "history"
 
 #: Limits that make a broken or hostile day file fail fast, with a message (a real day
 #: file is well under 1 MB; the ~50 papers of a busy day are about 150 KB).
@@ -53,6 +56,11 @@ def day_files(content: Path) -> list[Path]:
     return scan(content)[0]
 
 
+def file_day(path: Path) -> dt.date | None:
+    """The day a day file's name gives (None if it is not a day file name)."""
+    return _file_date(path.name)
+
+
 def _file_date(name: str) -> dt.date | None:
     match = DAY_FILE.match(name)
     if not match:
@@ -66,8 +74,9 @@ def _file_date(name: str) -> dt.date | None:
 def scan(content: Path) -> tuple[list[Path], list[str]]:
     """The day files under content/ (oldest first) and a problem for everything else there.
 
-    content/ holds year folders of day files, content/<YYYY>/<YYYY-MM-DD>.yml, and nothing
-    else: a file anywhere else, misnamed (.yaml, an impossible date), in the wrong year's
+    content/ holds year folders of day files, content/<YYYY>/<YYYY-MM-DD>.yml, the
+    history/ folder (history.py validates it) and nothing else: a file anywhere else,
+    misnamed (.yaml, an impossible date), in the wrong year's
     folder, a symbolic link or a special file would be ignored, and a hand edit lost.
     Hidden names (dot-files: our lock and temp files, editors' swap files) are skipped.
     """
@@ -79,11 +88,13 @@ def scan(content: Path) -> tuple[list[Path], list[str]]:
         return [], []
     except OSError as exc:
         return [], [f"{content}: cannot list: {exc.strerror or exc}"]
-    layout = "content/ holds only <YYYY>/<YYYY-MM-DD>.yml"
+    layout = "content/ holds only <YYYY>/<YYYY-MM-DD>.yml (and history/)"
     for entry in top:
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
+        if entry.name == HISTORY_DIR and entry.is_dir(follow_symlinks=False):
+            continue  # the upvote history: history.py reads and validates it
         if entry.is_symlink():
             problems.append(f"{path}: a symbolic link; {layout} (plain files and folders)")
         elif not entry.is_dir():

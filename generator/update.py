@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator import store
+from generator import history, store
 from generator.config import FetchSettings, SiteConfig
 from generator.errors import FetchError, GeneratorError
 from generator.fetch import FetchAborted, Fetcher
@@ -23,6 +24,31 @@ class FetchReport:
     empty: list[dt.date] = field(default_factory=list)
     failed: dict[dt.date, str] = field(default_factory=dict)
     rejected: int = 0
+    #: Upvote history points recorded by this run (papers whose counts changed).
+    points: int = 0
+    #: {id: (upvotes, comments, stars)} of every paper a successful day returned.
+    seen: dict[str, tuple[int, int, int | None]] = field(default_factory=dict)
+
+
+#: The environment variable that sets the capture time of a run (tests, replays):
+#: an ISO time, e.g. 2026-12-07T02:45:00Z. Default: the clock.
+NOW_ENV = "DAILYPAPERS_NOW"
+
+
+def capture_time(now: dt.datetime | None = None) -> dt.datetime:
+    """The one clock reading of a run, in UTC to the second: `now`, else $DAILYPAPERS_NOW,
+    else the clock."""
+    if now is None and os.environ.get(NOW_ENV):
+        text = os.environ[NOW_ENV]
+        try:
+            now = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise GeneratorError(f"${NOW_ENV}: {text!r} is not an ISO time "
+                                 "(e.g. 2026-12-07T02:45:00Z)") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return when.replace(microsecond=0)
 
 
 def fetch_days(
@@ -31,10 +57,17 @@ def fetch_days(
     days: Iterable[dt.date],
     token: str | None = None,
     on_day: Callable[[dt.date], None] | None = None,
+    now: dt.datetime | None = None,
 ) -> FetchReport:
-    """Fetch each day and merge it into content/; a failed day leaves its file untouched."""
+    """Fetch each day and merge it into content/; a failed day leaves its file untouched.
+
+    Then record the run's capture in the upvote history (history.py), at one time for the
+    whole run (`capture_time(now)`): the papers of the days that were fetched, those whose
+    counts changed. A run in which every day failed writes nothing.
+    """
     report = FetchReport()
     aborted: str | None = None
+    when = capture_time(now)
     with store.locked(content), Fetcher(config.api, config.fetch, token) as fetcher:
         for day in days:
             if aborted is not None:  # the run's deadline or an unresolvable host: not tried
@@ -51,6 +84,8 @@ def fetch_days(
                     log.error("%s: %s", day, exc.message)
             if on_day:
                 on_day(day)
+        if report.seen:
+            report.points = history.append(content, when, report.seen)
     return report
 
 
@@ -80,6 +115,17 @@ def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchRepor
         report.written.append(day)
     else:
         report.unchanged.append(day)
+    report.seen.update(history.values_of(papers))  # stored: its counts join the capture
+
+
+def with_refresh(content: Path, days: list[dt.date], refresh_days: int) -> list[dt.date]:
+    """`days` and the last `refresh_days` featured days stored in content/ (those with a
+    day file) up to the last of `days`, oldest first, each once."""
+    if not refresh_days or not days:
+        return days
+    stored = [d for d in (store.file_day(p) for p in store.day_files(content))
+              if d is not None and d <= days[-1]]
+    return sorted(set(days) | set(stored[-refresh_days:]))
 
 
 def raise_for_failures(report: FetchReport) -> None:
