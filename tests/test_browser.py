@@ -106,7 +106,8 @@ class Monitor:
         context.on("weberror", lambda err: self.errors.append(f"uncaught: {err.error}"))
         context.on("request", lambda req: self.requests.append(req.url))
         context.on(
-            "requestfailed", lambda req: self.errors.append(f"failed: {req.url} {req.failure}")
+            "requestfailed", lambda req: None if _cancelled_favicon(req.url, req.failure)
+            else self.errors.append(f"failed: {req.url} {req.failure}")
         )
         context.on("response", self._response)
 
@@ -208,6 +209,11 @@ def _result_titles(page: Page) -> list[str]:
     return [" ".join(text.split()) for text in page.locator(RESULT_LINK).all_inner_texts()]
 
 
+def _cancelled_favicon(url: str, failure: str | None) -> bool:
+    """Chromium cancels a page's favicon request when the page navigates away: not an error."""
+    return url.endswith("/favicon.png") and failure == "net::ERR_ABORTED"
+
+
 def _open_search(page: Page) -> None:
     """Click the header search and wait for its dialog. Pagefind's UI loads on first use
     (assets/search.js), so on a loaded machine a click can land while the page's script
@@ -217,7 +223,7 @@ def _open_search(page: Page) -> None:
         page.locator(OPEN_MODAL).wait_for(timeout=3_000)
     except PlaywrightError:
         page.locator(TRIGGER).click()
-        page.locator(OPEN_MODAL).wait_for()
+        page.locator(OPEN_MODAL).wait_for(timeout=30_000)
 
 
 def _wait_for_titles(page: Page, expected: list[str]) -> None:
