@@ -252,10 +252,9 @@ def check(fix: bool, root: Path) -> None:
     except ContentError as exc:
         if not problems:
             raise
-        day_problems = exc.message.split("\n")[1:]
-        problems = day_problems + problems
+        problems = [*(exc.problems or (exc.message,)), *problems]
     if problems:
-        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+        raise ContentError.listing(problems)
     points = sum(map(len, recorded.values()))
     click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s), "
                f"{points:,} history point(s): all valid")

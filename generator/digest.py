@@ -139,7 +139,7 @@ def latest_finished_day(content: Path, today: dt.date | None = None) -> Path:
     today = today or hf_today()
     files, problems = store.scan(content)  # only well-named files: their names are dates
     if problems:
-        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+        raise ContentError.listing(problems)
     finished = [p for p in files if dt.date.fromisoformat(p.stem) < today]
     if not finished:
         raise ContentError(f"{content}: no finished day stored; run fetch, or pass --date")

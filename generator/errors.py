@@ -14,6 +14,16 @@ class GeneratorError(click.ClickException):
 class ContentError(GeneratorError):
     """A content file is missing, unreadable or invalid."""
 
+    #: Each problem's message (file:line: cause) when raised by `listing`.
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def listing(cls, problems: list[str], where: str = "content") -> ContentError:
+        """One error naming every problem found in `where`, one a line after a count."""
+        error = cls(f"{len(problems)} problem(s) in {where}:\n" + "\n".join(problems))
+        error.problems = tuple(problems)
+        return error
+
 
 class FetchError(GeneratorError):
     """The API could not be reached or answered something unusable."""

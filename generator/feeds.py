@@ -3,8 +3,8 @@
 Entry ids are urn:daily-papers:<feed file>:<arXiv id> (entry_id): unique per feed, so a
 reader subscribed to several of our feeds keeps every entry of each (it would merge equal
 ids across feeds and drop entries), and independent of site_url and of upvotes, so they
-survive a move of the site and re-fetches. Every date is a featured day at 00:00 UTC and a feed's
-own date is its newest entry's, never the clock: the same input gives byte-identical files.
+survive a move of the site and re-fetches. Every date is a featured day at 00:00 UTC and
+a feed's own date is its newest entry's, never the clock: the same input gives byte-identical files.
 All text is untrusted plain text: it is filtered to what XML can carry and escaped for the
 format that reads it (HTML-escaped for RSS descriptions, type="text" in Atom).
 """
@@ -320,7 +320,7 @@ def _json_feed(
     items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str, feed: str
 ) -> bytes:
     """Return the JSON Feed 1.1 document (UTF-8, stable key order, trailing newline)."""
-    feed = {
+    document = {
         "version": JSON_FEED_VERSION,
         "title": title,
         "home_page_url": base,
@@ -330,4 +330,4 @@ def _json_feed(
         "authors": [{"name": title}],
         "items": [_json_item(item, config, feed) for item in items],
     }
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

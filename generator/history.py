@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from generator.errors import ContentError
 from generator.fsutil import atomic_write
-from generator.models import ARXIV_ID, MAX_COUNT
+from generator.models import ARXIV_ID, MAX_COUNT, Paper
 
 FOLDER = "history"
 FILE_NAME = re.compile(r"^([0-9]{4})-([0-9]{2})\.jsonl$")
@@ -125,7 +125,7 @@ def load(content: Path) -> History:
     """Every paper's points; ContentError listing every problem if any line is invalid."""
     history, problems = read(content)
     if problems:
-        raise ContentError(f"{len(problems)} problem(s) in content/history:\n" + "\n".join(problems))
+        raise ContentError.listing(problems, "content/history")
     return history
 
 
@@ -265,6 +265,6 @@ def append(content: Path, when: dt.datetime,
     return len(fresh)
 
 
-def values_of(papers: Iterable[object]) -> dict[str, tuple[int, int, int | None]]:
+def values_of(papers: Iterable[Paper]) -> dict[str, tuple[int, int, int | None]]:
     """{id: (upvotes, comments, stars)} of Papers; a later copy of an id wins."""
-    return {p.id: (p.upvotes, p.comments, p.github_stars) for p in papers}  # type: ignore[attr-defined]
+    return {p.id: (p.upvotes, p.comments, p.github_stars) for p in papers}

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from generator import history
 from generator.errors import ContentError
 from generator.fsutil import clean_temp_files, exclusive_lock, replace_file, write_if_changed
 from generator.models import ARXIV_ID, FIRST_DAY, LAST_DAY, Day, Paper
@@ -31,8 +32,6 @@ log = logging.getLogger(__name__)
 DAY_FILE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})\.yml$")
 YEAR_DIR = re.compile(r"^[0-9]{4}$")
 LOCK_NAME = ".dailypapers-content.lock"
-#: content/history/: the upvote history's month files (history.py owns their format).
-HISTORY_DIR = "history"
 
 #: Limits that make a broken or hostile day file fail fast, with a message (a real day
 #: file is well under 1 MB; the ~50 papers of a busy day are about 150 KB).
@@ -93,7 +92,7 @@ def scan(content: Path) -> tuple[list[Path], list[str]]:
         path = Path(entry.path)
         if entry.name.startswith("."):
             continue
-        if entry.name == HISTORY_DIR and entry.is_dir(follow_symlinks=False):
+        if entry.name == history.FOLDER and entry.is_dir(follow_symlinks=False):
             continue  # the upvote history: history.py reads and validates it
         if entry.is_symlink():
             problems.append(f"{path}: a symbolic link; {layout} (plain files and folders)")
@@ -225,7 +224,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         if misses or len(fresh) != len(known):
             fresh_years[year] = fresh
     if problems:
-        raise ContentError(f"{len(problems)} problem(s) in content:\n" + "\n".join(problems))
+        raise ContentError.listing(problems)
     if cache is not None:
         _write_cache(cache, fresh_years, keep=set(by_year))
     return days
