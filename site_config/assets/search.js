@@ -86,15 +86,34 @@
     });
   }
 
-  var stub = document.querySelector(".dp-search-stub");
+  // The component UI replaces the stub with its own button as it loads. A press that began
+  // on the stub and ends after that gets no click from Chromium (its target left the page),
+  // so the release opens the search; clicks on Pagefind's own button, once loaded, are its
+  // own. Clicks are heard on the parent <pagefind-modal-trigger>, which stays.
+  var host = document.querySelector("pagefind-modal-trigger");
+  var stub = host && host.querySelector(".dp-search-stub");
   if (stub) {
-    stub.addEventListener("focus", load, { once: true });
-    stub.addEventListener("pointerenter", load, { once: true });
-    stub.addEventListener("click", function () {
+    var pressed = false; // a press began on the stub
+    var activate = function () {
       var refocus = document.activeElement === stub;
       open().then(function (button) {
         if (refocus && !document.querySelector("pagefind-modal dialog[open]")) button.focus();
       });
+    };
+    stub.addEventListener("focus", load, { once: true });
+    stub.addEventListener("pointerenter", load, { once: true });
+    stub.addEventListener("pointerdown", function (event) {
+      pressed = event.button === 0;
+      load();
+    });
+    document.addEventListener("pointerup", function (event) {
+      if (!pressed) return;
+      pressed = false;
+      if (!stub.isConnected && host.contains(event.target)) activate();
+    });
+    host.addEventListener("click", function (event) {
+      if (loaded && event.target !== host) return;
+      activate();
     });
   }
 
