@@ -20,11 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import VERSION as PYDANTIC_VERSION
 from pydantic import ValidationError
 
 from generator import history
 from generator.errors import ContentError
-from generator.fsutil import clean_temp_files, exclusive_lock, replace_file, write_if_changed
+from generator.fsutil import (
+    clean_temp_files,
+    code_digest,
+    exclusive_lock,
+    replace_file,
+    write_if_changed,
+)
 from generator.models import ARXIV_ID, FIRST_DAY, LAST_DAY, Day, Paper
 
 log = logging.getLogger(__name__)
@@ -192,13 +199,16 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     """Load every day, reporting all problems in all files at once.
 
     With `cache` (a folder), days parsed before are reused when the file's bytes are the
-    same (keyed by their hash): validating 1,000 files of YAML is most of a small rebuild.
-    The cache holds one file per year folder, so a new day rewrites its year's alone.
+    same (keyed by their hash) and so is the code that parsed them (the package's source and
+    the versions of pydantic and PyYAML: a cached Day is a pickled object of that code):
+    validating 1,000 files of YAML is most of a small rebuild. The cache holds one file per
+    year folder, so a new day rewrites its year's alone.
     """
     files, layout = scan(content)
+    salt = _cache_salt()
     # Read in threads: on a cold disk, 1,000 small files one after another took seconds.
     with ThreadPoolExecutor(8) as pool:
-        digests = list(pool.map(_digest, files))
+        digests = list(pool.map(lambda path: _digest(path, salt), files))
     by_year: dict[str, list[tuple[str, Path, str]]] = {}
     for path, digest in zip(files, digests):
         key = path.relative_to(content).as_posix()  # a moved project keeps its cache
@@ -240,15 +250,16 @@ def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], ke
                 old.unlink()
 
 
-#: Part of every cache key: days cached before the limits of issue 24 are parsed again.
-_CACHE_SALT = b"strict-1\0"
+def _cache_salt() -> bytes:
+    """Part of every parse-cache key: the code that made the cached objects."""
+    return f"{code_digest()}|pydantic {PYDANTIC_VERSION}|pyyaml {yaml.__version__}\0".encode()
 
 
-def _digest(path: Path) -> str:
+def _digest(path: Path, salt: bytes) -> str:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return ""  # not read into memory: parsing reports it as too large
-        return hashlib.sha256(_CACHE_SALT + path.read_bytes()).hexdigest()
+        return hashlib.sha256(salt + path.read_bytes()).hexdigest()
     except OSError:
         return ""
 

@@ -172,3 +172,25 @@ def test_load_all_cache_rewrites_only_the_year_that_changed(tmp_path: Path) -> N
     older.parent.rmdir()
     store.load_all(content, cache=cache)
     assert sorted(p.name for p in cache.iterdir()) == ["2026.pickle"]
+
+
+@pytest.mark.parametrize("change", ["code", "pydantic"])
+def test_load_all_cache_misses_when_the_code_that_parsed_it_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """A cached Day is an object of the code that made it: after an upgrade of the package
+    or of pydantic (its model or validation may differ), every file is parsed again."""
+    content, cache = tmp_path / "content", tmp_path / "cache"
+    write(tmp_path, VALID)
+    store.load_all(content, cache=cache)
+    parsed: list[Path] = []
+    real_parse = store._parse
+    monkeypatch.setattr(store, "_parse", lambda path: parsed.append(path) or real_parse(path))
+    store.load_all(content, cache=cache)
+    assert parsed == []  # same code: a hit
+    if change == "code":
+        monkeypatch.setattr(store, "code_digest", lambda: "another version of the package")
+    else:
+        monkeypatch.setattr(store, "PYDANTIC_VERSION", "99.0")
+    store.load_all(content, cache=cache)
+    assert [p.name for p in parsed] == ["2026-10-03.yml"]
