@@ -84,28 +84,55 @@ def test_fork_false_runs_the_step_here_and_now(tmp_path: Path) -> None:
 
 
 def test_a_step_dies_with_the_build_that_forked_it(tmp_path: Path) -> None:
-    """A killed build's forked steps must not go on writing its caches beside the next one."""
+    """A killed build's forked steps must not go on writing its caches beside the next one.
+    No timing: the step reports its pid and then waits for a file that the test writes only
+    once that pid is gone; a step that outlived the build would then write `late`."""
     import subprocess
     import sys
 
-    late = tmp_path / "written-after-the-build-died"
+    started, go_on, late = tmp_path / "started", tmp_path / "go-on", tmp_path / "late"
     script = f"""
 import os, time
 from pathlib import Path
-from generator.forked import NICE, Forked
+from generator.forked import Forked
 
-def slow(path):
-    time.sleep(1.5)
-    Path(path).write_text("too late")
+def slow(started, go_on, late):
+    Path(started).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not Path(go_on).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    Path(late).write_text("too late")
 
-job = Forked("slow", slow, {str(late)!r})
-time.sleep(0.3)  # the child is running
+job = Forked("slow", slow, {str(started)!r}, {str(go_on)!r}, {str(late)!r})
+while not Path({str(started)!r}).exists():
+    time.sleep(0.01)
 os._exit(9)  # the build dies (as when killed): no __exit__, no clean-up
 """
-    subprocess.run([sys.executable, "-c", script], check=False, timeout=30,
+    subprocess.run([sys.executable, "-c", script], check=False, timeout=60,
                    cwd=Path(__file__).resolve().parents[1])
-    time.sleep(2.5)
+    child = int(started.read_text())
+    assert until(lambda: not alive(child), seconds=30), f"step {child} outlived its build"
+    go_on.touch()
     assert not late.exists()
+
+
+def until(condition, seconds: float) -> bool:  # noqa: ANN001
+    """Poll `condition` until it holds (True) or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def alive(pid: int) -> bool:
+    """The process exists and is not a zombie (a dead child not yet reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def niceness() -> int:
