@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from generator.fsutil import OutputCache
+from generator.outputs import OutputCache
 from generator.pages import Archive
 
 API_DIR = "api"

@@ -26,8 +26,8 @@ from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
 from generator.config import SiteConfig
-from generator.fsutil import OutputCache
 from generator.models import Day, Paper
+from generator.outputs import OutputCache
 from generator.pages import absolute_url, paper_doc
 
 if TYPE_CHECKING:

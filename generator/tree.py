@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import GeneratorError
+from generator.fsutil import replace_file
 
 
 @dataclass
@@ -290,8 +291,6 @@ class FolderRecords:
         records.pop((st.st_dev, st.st_ino), None)
         records[(st.st_dev, st.st_ino)] = record
         kept = self._records = dict(list(records.items())[-self.KEEP:])
-        from generator.fsutil import replace_file  # fsutil imports this module
-
         with contextlib.suppress(GeneratorError):  # not saved: the next scan lists every folder
             replace_file(self.path, pickle.dumps((self.FORMAT, kept),
                                                  protocol=pickle.HIGHEST_PROTOCOL))
