@@ -3,10 +3,15 @@
 Entry ids are urn:daily-papers:<feed file>:<arXiv id> (entry_id): unique per feed, so a
 reader subscribed to several of our feeds keeps every entry of each (it would merge equal
 ids across feeds and drop entries), and independent of site_url and of upvotes, so they
-survive a move of the site and re-fetches. Every date is a featured day at 00:00 UTC and
-a feed's own date is its newest entry's, never the clock: the same input gives byte-identical files.
+survive a move of the site and re-fetches. Every date is a featured day at 00:00 UTC, or
+for the threshold feeds the upvote snapshot where a paper first reached the threshold
+(crossing_items), and a feed's own date is its newest entry's, never the clock: the same
+input gives byte-identical files. An item shows the paper's counts at build time ("▲ 60
+upvotes · 3 comments") and its thumbnail (media:thumbnail and an enclosure in RSS,
+media:thumbnail in Atom, `image` in JSON Feed) when that is an http(s) URL.
 All text is untrusted plain text: it is filtered to what XML can carry and escaped for the
 format that reads it (HTML-escaped for RSS descriptions, type="text" in Atom).
+`feeds.opml` lists every feed written (generator/opml.py).
 """
 
 from __future__ import annotations
@@ -15,20 +20,22 @@ import datetime as dt
 import heapq
 import html
 import json
-import re
+import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
+from generator import opml
 from generator.config import SiteConfig
-from generator.models import Day, Paper
+from generator.models import Day, Paper, is_http_url
 from generator.outputs import OutputCache
 from generator.pages import absolute_url, paper_doc
+from generator.textfmt import xml_safe as _xml_safe
 
 if TYPE_CHECKING:
     from generator.groups import Groups
@@ -45,17 +52,21 @@ MAX_AUTHORS = 10
 MAX_CATEGORIES = 20
 #: The date of a feed without entries: fixed, so an empty feed is deterministic too.
 EMPTY_FEED_DATE = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
-# Everything outside the XML 1.0 Char production (controls, lone surrogates, U+FFFE/FFFF).
-_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: A paper whose first upvote snapshot came this long after its featured day was already
+#: stored before the history began: its first snapshot is no crossing (crossing_items).
+LATE_HISTORY = dt.timedelta(days=2)
+#: RSS needs an enclosure's length in bytes; we do not download thumbnails to learn it,
+#: and RSS Best Practices say 0 for an unknown length.
+UNKNOWN_LENGTH = 0
 
 
 @dataclass(frozen=True)
 class FeedItem:
-    """A paper in a feed, dated by the day it was (first) featured."""
+    """A paper in a feed, dated by the day it was (first) featured, or `at` when given."""
 
     paper: Paper
     featured: dt.date
+    at: dt.datetime | None = None
 
 
 def latest_items(days: list[Day], limit: int) -> list[FeedItem]:
@@ -83,11 +94,14 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
     """
     settings = config.feeds
     out = OutputCache(cache, config.model_dump_json())
+    titles: dict[str, str] = {}  # each feed's title, for the OPML
 
     def emit(items: list[FeedItem], path: str, title: str | None, files: dict[str, str]) -> None:
         key = f"{path}|{title}|{files}|" + "|".join(
-            f"{i.featured}{archive.paper_key(i.paper.id)}" for i in items)
+            f"{i.featured}{i.at}{archive.paper_key(i.paper.id)}" for i in items)
         stale = [name for name in files.values() if not out.fresh(path + name, key)]
+        for kind, name in files.items():
+            titles[path + name] = opml.format_title(title or config.title, kind)
         if stale:
             for name, data in render_feeds(items, config, path=path, title=title,
                                            files=files).items():
@@ -95,10 +109,10 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
 
     emit(latest_items(archive.days, settings.items), "", None, ALL_FORMATS)
     for threshold in settings.top:
-        popular = (pid for pid, p in archive.papers.items() if p.upvotes >= threshold)
-        emit(newest_items(popular, archive, settings.top_items), "feeds/",
+        emit(crossing_items(archive, threshold, settings.top_items), "feeds/",
              f"{config.title}: {threshold}+ upvotes", {"rss": f"top-{threshold}.xml"})
     days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
+    titles[DAILY_FILE] = f"{config.title}: one item a day"
     if not out.fresh(DAILY_FILE, "|".join(day.model_dump_json() for day in days)):
         out.write(DAILY_FILE, daily_feed(days, config))
     for folder, what, kind in (("topics", "topic", groups.topics), ("orgs", "", groups.orgs)):
@@ -106,7 +120,39 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
             label = f"{what} {group.label}".strip()
             emit(newest_items(group.ids, archive, settings.topic_items), f"{folder}/{slug}/",
                  f"{config.title}: {label}", {"rss": RSS_FILE, "atom": ATOM_FILE})
+    # Last: from the feeds asked for above, so a feed added to this function is listed too.
+    written = [name for name in out.keys if name.endswith(opml.FEED_SUFFIXES)]
+    listing = opml.document(config, {name: titles.get(name, name) for name in written})
+    if not out.fresh(opml.FILE, listing.decode("utf-8")):
+        out.write(opml.FILE, listing)
     return out.finish()
+
+
+def crossing_items(archive: Archive, threshold: int, limit: int) -> list[FeedItem]:
+    """The last `limit` papers to reach `threshold` upvotes, newest crossing first.
+
+    A paper is dated at its first upvote snapshot (archive.history) with at least
+    `threshold` upvotes, so it enters the feed once and keeps its date when its count
+    moves again, even below the threshold. A paper without such a snapshot whose stored
+    count reaches the threshold (content from before the history, or a history that began
+    more than LATE_HISTORY after the paper was featured, so its first snapshot is no
+    crossing) is dated at its first featured day, 00:00 UTC.
+    """
+    papers, featured, stored_history = archive.papers, archive.featured, archive.history
+    found: list[tuple[dt.datetime, str]] = []
+    for pid, paper in papers.items():
+        day = dt.datetime.combine(featured[pid][0], dt.time(), tzinfo=dt.UTC)
+        points = stored_history.get(pid, ())
+        at = next((p.t for p in points if p.up >= threshold), None)
+        if at is not None and at == points[0].t and at - day > LATE_HISTORY:
+            at = day
+        if at is None and paper.upvotes >= threshold:
+            at = day
+        if at is not None:
+            found.append((at, pid))
+    best = heapq.nsmallest(max(limit, 0), found, key=lambda f: (
+        -f[0].timestamp(), -papers[f[1]].upvotes, f[1]))
+    return [FeedItem(papers[pid], featured[pid][0], at) for at, pid in best]
 
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:
@@ -202,13 +248,33 @@ def _sub_path(path: str) -> str:
     return "" if str(pure) == "." else f"{pure}/"
 
 
-def _xml_safe(text: str) -> str:
-    """Drop characters XML 1.0 cannot carry (models already do; output must not depend on it)."""
-    return _NOT_XML_CHAR.sub("", text)
-
-
 def _entry_date(item: FeedItem) -> dt.datetime:
+    if item.at is not None:
+        return item.at.astimezone(dt.UTC)
     return dt.datetime.combine(item.featured, dt.time(), tzinfo=dt.UTC)
+
+
+def _counts(paper: Paper) -> str:
+    """The counts at build time, e.g. "▲ 60 upvotes · 3 comments"."""
+    def plural(n: int, word: str) -> str:
+        return f"{n:,} {word}{'' if n == 1 else 's'}"
+    return f"▲ {plural(paper.upvotes, 'upvote')} · {plural(paper.comments, 'comment')}"
+
+
+def _text(paper: Paper) -> str:
+    """An item's plain text: the counts, then the abstract."""
+    summary = _xml_safe(paper.summary)
+    return f"{_counts(paper)}\n\n{summary}" if summary else _counts(paper)
+
+
+def _thumbnail(paper: Paper) -> tuple[str, str | None] | None:
+    """The paper's thumbnail URL and its image MIME type (None when its name gives none),
+    or None unless it is an http(s) URL (models check it; the feeds do not rely on that)."""
+    url = paper.thumbnail
+    if not isinstance(url, str) or not is_http_url(url):
+        return None
+    mime = mimetypes.guess_type(urlsplit(url).path, strict=False)[0]
+    return url, (mime if mime and mime.startswith("image/") else None)
 
 
 def _feed_date(items: list[FeedItem]) -> dt.datetime:
@@ -271,16 +337,29 @@ def _add_common(fg: FeedGenerator, item: FeedItem, config: SiteConfig, feed: str
     return fe
 
 
+def _add_thumbnail(fe: FeedEntry, paper: Paper, *, enclosure: bool) -> None:
+    """media:thumbnail, and in RSS an <enclosure> when the image type is known. Not in
+    Atom: feedgen 1.0 writes an entry's links without their rel, so an enclosure link
+    would be a second rel="alternate"."""
+    if thumbnail := _thumbnail(paper):
+        fe.media.thumbnail({"url": thumbnail[0]})
+        if enclosure and thumbnail[1]:
+            fe.enclosure(thumbnail[0], str(UNKNOWN_LENGTH), thumbnail[1])
+
+
 def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str,
          feed: str) -> bytes:
     """Return the RSS 2.0 document; descriptions are HTML-escaped plain text."""
     fg = _generator(config, base, title, base + name, "application/rss+xml")
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> needs an email
+    fg.load_extension("media", atom=False, rss=True)
     for item in items:
         fe = _add_common(fg, item, config, feed)
-        fe.description(html.escape(_xml_safe(item.paper.summary)))
+        fe.description(f"<p>{html.escape(_counts(item.paper))}</p>"
+                       f"<p>{html.escape(_xml_safe(item.paper.summary))}</p>")
         if byline := _byline(item.paper):
             fe.dc.dc_creator(byline)
+        _add_thumbnail(fe, item.paper, enclosure=True)
     fg.updated(_feed_date(items))  # lastBuildDate; feedgen's default is now()
     return fg.rss_str(pretty=True)
 
@@ -289,10 +368,11 @@ def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name
           feed: str) -> bytes:
     """Return the Atom document; summaries are type="text"."""
     fg = _generator(config, base, title, base + name, "application/atom+xml")
+    fg.load_extension("media", atom=True, rss=False)
     for item in items:
         fe = _add_common(fg, item, config, feed)
-        if summary := _xml_safe(item.paper.summary):
-            fe.summary(summary, type="text")
+        fe.summary(_text(item.paper), type="text")
+        _add_thumbnail(fe, item.paper, enclosure=False)
         if byline := _byline(item.paper):
             fe.author({"name": byline})
     fg.updated(_feed_date(items))  # feedgen's default is now()
@@ -306,9 +386,11 @@ def _json_item(item: FeedItem, config: SiteConfig, feed: str) -> dict:
         "url": _page_url(config, paper),
         "external_url": paper.arxiv_url,
         "title": _title(paper),
-        "content_text": _xml_safe(paper.summary),
+        "content_text": _text(paper),
         "date_published": _entry_date(item).isoformat(),
     }
+    if thumbnail := _thumbnail(paper):
+        entry["image"] = thumbnail[0]
     if byline := _byline(paper):
         entry["authors"] = [{"name": byline}]
     if keywords := _keywords(paper):

@@ -32,7 +32,15 @@ from generator import __version__
 from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import code_digest, replace_file, write_if_changed
-from generator.groups import Groups, group_archive, month_key, month_label, trending, week_key
+from generator.groups import (
+    Group,
+    Groups,
+    group_archive,
+    month_key,
+    month_label,
+    trending,
+    week_key,
+)
 from generator.history import Point
 from generator.models import Day, Paper
 from generator.textfmt import rich
@@ -295,10 +303,18 @@ class _Planner:
         self._periods(specs)
         self._groups(specs)
         self._archive(specs)
-        specs[FEEDS_DOC] = PageSpec("feeds.md.j2", str(bool(self.groups.topics)),
-                                    {"has_topics": bool(self.groups.topics),
-                                     "has_orgs": bool(self.groups.orgs)})
+        specs[FEEDS_DOC] = self._feeds()
         return specs
+
+    def _feeds(self) -> PageSpec:
+        """The feeds page lists every topic and organization, by name, for the picker."""
+        def by_name(kind: dict[str, Group]) -> list[tuple[str, str]]:
+            return sorted(((slug, g.label) for slug, g in kind.items()),
+                          key=lambda entry: (entry[1].casefold(), entry[0]))
+
+        topics, orgs = by_name(self.groups.topics), by_name(self.groups.orgs)
+        return PageSpec("feeds.md.j2", json.dumps([topics, orgs]),
+                        {"topics": topics, "orgs": orgs})
 
     def _days(self, specs: dict[str, PageSpec]) -> None:
         with_papers = sorted(self.listed)

@@ -18,6 +18,15 @@ from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 
+# Everything outside the XML 1.0 Char production (controls, lone surrogates, U+FFFE/FFFF).
+_NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (models already do; output must not depend on it)."""
+    return _NOT_XML_CHAR.sub("", text)
+
+
 # Pandoc's rule: an opening $ has a non-space right after it, a closing $ a non-space right
 # before it and no digit right after it; so "costs $5 and $10" stays text.
 MATH = re.compile(

@@ -170,7 +170,7 @@ def test_feeds_page_lists_every_feed_with_absolute_urls(rich_site: Paths) -> Non
     page = load(rich_site.site, "feeds/")
     urls = page.text("code")
     for path in ("feed.xml", "atom.xml", "feed.json", "feeds/daily.xml", "feeds/top-10.xml",
-                 "feeds/top-50.xml", "api/index.json"):
+                 "feeds/top-50.xml", "feeds.opml", "api/index.json"):
         assert SITE_URL + path in urls
         assert (rich_site.site / path).is_file()
 

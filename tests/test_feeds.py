@@ -69,6 +69,15 @@ def feed_ids(parsed: dict) -> dict[str, list[str]]:
     return ids
 
 
+#: The counts an item shows before its abstract, for the default paper().
+COUNTS = "▲ 10 upvotes · 0 comments"
+
+
+def counted(summary: str) -> str:
+    """An Atom summary or JSON Feed content_text: the counts, a blank line, the abstract."""
+    return f"{COUNTS}\n\n{summary}"
+
+
 def items_of(*papers: Paper, date: str = "2026-10-03") -> list[FeedItem]:
     return latest_items([day(date, *papers)], 50)
 
@@ -221,14 +230,14 @@ def test_script_title_is_literal_text(tmp_path):
         entry = parsed[name].entries[0]
         assert entry.title == hostile
         assert not _has_element((tmp_path / name).read_bytes(), "script")
-    assert parsed["atom.xml"].entries[0].summary == f"Abstract {hostile} end"
+    assert parsed["atom.xml"].entries[0].summary == counted(f"Abstract {hostile} end")
     assert parsed["feed.json"]["items"][0]["title"] == hostile
-    assert parsed["feed.json"]["items"][0]["content_text"] == f"Abstract {hostile} end"
+    assert parsed["feed.json"]["items"][0]["content_text"] == counted(f"Abstract {hostile} end")
     # RSS description is HTML to readers: parsed as HTML it is text, not a script
     raw_desc = lxml.etree.parse(str(tmp_path / "feed.xml")).findtext(".//item/description")
     fragment = lxml.html.fragment_fromstring(raw_desc, create_parent="div")
     assert fragment.findall(".//script") == []
-    assert fragment.text_content() == f"Abstract {hostile} end"
+    assert fragment.text_content() == COUNTS + f"Abstract {hostile} end"
 
 
 def test_rss_description_html_escaped(tmp_path):
@@ -236,11 +245,11 @@ def test_rss_description_html_escaped(tmp_path):
     write(tmp_path, items_of(paper(summary=text)))
     raw_desc = lxml.etree.parse(str(tmp_path / "feed.xml")).findtext(".//item/description")
     fragment = lxml.html.fragment_fromstring(raw_desc, create_parent="div")
-    assert fragment.text_content() == text
-    assert len(fragment) == 0  # no elements at all
+    assert fragment.text_content() == COUNTS + text
+    assert [(el.tag, len(el)) for el in fragment] == [("p", 0), ("p", 0)]  # text only
     atom = lxml.etree.parse(str(tmp_path / "atom.xml"))
     summary = atom.find(".//{http://www.w3.org/2005/Atom}summary")
-    assert summary.get("type") == "text" and summary.text == text
+    assert summary.get("type") == "text" and summary.text == counted(text)
 
 
 def test_cdata_end_in_abstract(tmp_path):
@@ -249,15 +258,15 @@ def test_cdata_end_in_abstract(tmp_path):
     for name in XML_FILES:
         assert len(parsed[name].entries) == 1
         assert parsed[name].entries[0].title == "T ]]> T"
-    assert parsed["atom.xml"].entries[0].summary == text
-    assert parsed["feed.json"]["items"][0]["content_text"] == text
+    assert parsed["atom.xml"].entries[0].summary == counted(text)
+    assert parsed["feed.json"]["items"][0]["content_text"] == counted(text)
 
 
 def test_control_characters_stripped_by_model(tmp_path):
     p = paper(title="bad\x00ti\x0btle\ufffe", summary="ab\x00st\x1bract\x7f")
     parsed = write(tmp_path, items_of(p))
     assert parsed["atom.xml"].entries[0].title == "badtitle"
-    assert parsed["atom.xml"].entries[0].summary == "abstract"
+    assert parsed["atom.xml"].entries[0].summary == counted("abstract")
 
 
 def test_control_characters_stripped_even_without_validation(tmp_path):
@@ -281,8 +290,8 @@ def test_control_characters_stripped_even_without_validation(tmp_path):
         assert entry.author == "Ada"
         assert [t.term for t in entry.tags] == ["kw"]
         assert parsed[name].feed.title == "Site"
-    assert parsed["atom.xml"].entries[0].summary == "abstract"
-    assert parsed["feed.json"]["items"][0]["content_text"] == "abstract"
+    assert parsed["atom.xml"].entries[0].summary == counted("abstract")
+    assert parsed["feed.json"]["items"][0]["content_text"] == counted("abstract")
 
 
 def test_emoji_rtl_and_cjk_kept(tmp_path):
@@ -290,7 +299,7 @@ def test_emoji_rtl_and_cjk_kept(tmp_path):
     parsed = write(tmp_path, items_of(paper(title=title, summary=title)))
     for name in XML_FILES:
         assert parsed[name].entries[0].title == title
-    assert parsed["atom.xml"].entries[0].summary == title
+    assert parsed["atom.xml"].entries[0].summary == counted(title)
     assert parsed["feed.json"]["items"][0]["title"] == title
 
 
@@ -434,3 +443,42 @@ def test_feed_ids_survive_a_rebuild_with_other_upvotes_and_site_url(tmp_path, mo
     for name in before:  # the same entries with the same ids (the order may follow upvotes)
         assert sorted(after[name]) == sorted(before[name]), name
     assert all("example" not in entry for entries in after.values() for entry in entries)
+
+
+# --- thumbnails and counts (issue 23) --------------------------------------------------------
+
+THUMB = "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2610.01092.png"
+
+
+def test_items_carry_the_thumbnail_and_the_counts(tmp_path):
+    parsed = write(tmp_path, items_of(paper(thumbnail=THUMB, upvotes=60, comments=1)))
+    rss = parsed["feed.xml"].entries[0]
+    assert [t["url"] for t in rss.media_thumbnail] == [THUMB]
+    assert [(e.href, e.length, e.type) for e in rss.enclosures] == [(THUMB, "0", "image/png")]
+    assert rss.description.startswith("<p>▲ 60 upvotes · 1 comment</p><p>")
+    atom = parsed["atom.xml"].entries[0]
+    assert [t["url"] for t in atom.media_thumbnail] == [THUMB]
+    assert [link.href for link in atom.links] == [f"{SITE}papers/2610.01092/"]  # one alternate
+    assert atom.summary.startswith("▲ 60 upvotes · 1 comment\n\n")
+    item = parsed["feed.json"]["items"][0]
+    assert item["image"] == THUMB and item["content_text"].startswith("▲ 60 upvotes")
+
+
+def test_a_thumbnail_of_no_known_image_type_has_no_enclosure(tmp_path):
+    parsed = write(tmp_path, items_of(paper(thumbnail="https://example.com/thumb?id=1")))
+    rss = parsed["feed.xml"].entries[0]
+    assert [t["url"] for t in rss.media_thumbnail] == ["https://example.com/thumb?id=1"]
+    assert rss.enclosures == []
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "data:image/png;base64,iVBORw0KGgo=",
+                                 "https://x.org/a\".png", " https://x.org/a.png", "//x.org/a.png"])
+def test_a_hostile_thumbnail_never_reaches_a_feed(tmp_path, bad):
+    # model_copy skips validation: the feeds check the URL themselves
+    dirty = paper().model_copy(update={"thumbnail": bad})
+    parsed = write(tmp_path, [FeedItem(dirty, dt.date(2026, 10, 3))])
+    assert "image" not in parsed["feed.json"]["items"][0]
+    for name in XML_FILES:
+        raw = (tmp_path / name).read_bytes()
+        assert b"x.org" not in raw and b"javascript" not in raw and b"data:" not in raw
+        assert not _has_element(raw, "thumbnail") and not _has_element(raw, "enclosure")
