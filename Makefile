@@ -58,6 +58,7 @@ digest: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m pip install -q ruff mypy types-PyYAML
 	$(BIN)/ruff check generator tests
+	$(BIN)/mypy generator
 
 clean:
 	rm -rf build site .site-* .pytest_cache

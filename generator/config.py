@@ -238,7 +238,7 @@ def load_config(paths: Paths) -> SiteConfig:
     try:
         return SiteConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
+        causes = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ContentError(f"{paths.config_file}: {problems}") from None
+        raise ContentError(f"{paths.config_file}: {causes}") from None

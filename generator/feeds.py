@@ -142,7 +142,7 @@ def crossing_items(archive: Archive, threshold: int, limit: int) -> list[FeedIte
     found: list[tuple[dt.datetime, str]] = []
     for pid, paper in papers.items():
         day = dt.datetime.combine(featured[pid][0], dt.time(), tzinfo=dt.UTC)
-        points = stored_history.get(pid, ())
+        points = stored_history.get(pid) or []
         at = next((p.t for p in points if p.up >= threshold), None)
         if at is not None and at == points[0].t and at - day > LATE_HISTORY:
             at = day
@@ -381,7 +381,7 @@ def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name
 
 def _json_item(item: FeedItem, config: SiteConfig, feed: str) -> dict:
     paper = item.paper
-    entry = {
+    entry: dict[str, object] = {
         "id": entry_id(feed, paper.id),
         "url": _page_url(config, paper),
         "external_url": paper.arxiv_url,

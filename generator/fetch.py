@@ -85,7 +85,8 @@ def _to_paper(item: object) -> Paper:
         raise ValueError(f"id {paper_id!r} is not an arXiv id string")
     try:
         return Paper(
-            id=paper_id, title=get("title"), summary=_first(get("summary"), ""),
+            id=paper_id, title=get("title"),  # type: ignore[arg-type]  # pydantic checks it
+            summary=_first(get("summary"), ""),
             authors=_authors(inner.get("authors")),
             published=_date(_first(inner.get("publishedAt"), item.get("publishedAt"))),
             upvotes=_first(inner.get("upvotes"), 0),
@@ -192,7 +193,8 @@ def _organization(value: Any) -> Organization | None:
     if not isinstance(value, dict):
         return None
     try:
-        return Organization(name=value.get("name"), fullname=_optional(value.get("fullname"), str))
+        return Organization(name=value.get("name"),  # type: ignore[arg-type]  # checked there
+                            fullname=_optional(value.get("fullname"), str))
     except ValidationError:
         log.info("dropped a malformed organization: %r", str(value)[:80])
         return None

@@ -198,7 +198,7 @@ def _read_line(path: Path, number: int, raw: bytes, history: History, where: dic
             problems.append(f"{here}: paper {pid!r}: {cause}")
             continue
         assert points is not None
-        points.append(Point(when, *value) if len(value) == 3 else Point(when, *value, None))
+        points.append(Point(when, value[0], value[1], value[2] if len(value) == 3 else None))
         where[pid] = f"{path.name}:{number}"
 
 

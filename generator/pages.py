@@ -416,9 +416,9 @@ class _Planner:
 
     @staticmethod
     def _month(year: int, month: int, counts: dict[dt.date, int]) -> CalendarMonth:
-        weeks = []
+        weeks: list[tuple[str | None, list[tuple[dt.date | None, int]]]] = []
         for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            cells = [(d, counts.get(d, 0)) if d.month == month else (None, 0) for d in week]
+            cells: list[tuple[dt.date | None, int]] = [(d, counts.get(d, 0)) if d.month == month else (None, 0) for d in week]
             weeks.append((week_key(week[0]), cells))
         key = f"{year}-{month:02d}"
         return CalendarMonth(key, month_label(key), weeks)

@@ -44,7 +44,7 @@ import re
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from generator.errors import GeneratorError
 from generator.fsutil import atomic_write
@@ -199,7 +199,19 @@ class _Model:
     fewer) and their scores.
     """
 
-    def __init__(self, **parts) -> None:
+    ids: list[str]
+    digests: list[bytes]
+    terms: list[str]
+    idf: Any
+    joined: Any
+    col_df: Any
+    frozen: Any
+    k: int
+    basis_size: int
+    top: Any
+    scores: Any
+
+    def __init__(self, **parts: Any) -> None:
         self.__dict__.update(parts)
 
     # -------------------------------------------------- from scratch
@@ -209,7 +221,7 @@ class _Model:
             frozen: list[bool] | None) -> _Model:
         import numpy as np
 
-        analyze, vocabulary = _analyze, {}
+        analyze, vocabulary = _analyze, dict[str, int]()
         whole = _term_ids([f"{t}\n{s}" for t, s in zip(titles, summaries)], analyze, vocabulary)
         terms, place = _sorted_terms(vocabulary)
         counts = _counts(whole, place)
@@ -414,7 +426,7 @@ def _term_ids(texts: list[str], analyze: Callable[[str], list[str]],
                      dtype=np.int32) for text in texts]
 
 
-def _sorted_terms(vocabulary: dict[str, int]) -> tuple[list[str], object]:
+def _sorted_terms(vocabulary: dict[str, int]) -> tuple[list[str], Any]:
     """(terms in sorted order, the sorted place of each term number)."""
     import numpy as np
 
@@ -439,7 +451,7 @@ def _counts(docs: list, place) -> csr_matrix:
     return counts
 
 
-def _idf(papers: int, df) -> object:
+def _idf(papers: int, df: Any) -> Any:
     """Smoothed IDF (ln((1 + n) / (1 + df)) + 1) of terms found in `df` of `papers` papers, float32."""
     import numpy as np
 

@@ -345,7 +345,7 @@ def _pagefind_command() -> list[str]:
     """Pagefind's own binary, from the pagefind[extended] install: `python -m pagefind`
     only finds the same binary and execs it, after ~0.1 s of imports (asyncio) a run."""
     try:
-        from pagefind_bin_extended import get_executable
+        from pagefind_bin_extended import get_executable  # type: ignore[import-untyped]
         return [str(get_executable())]
     except (ImportError, FileNotFoundError):
         return [sys.executable, "-m", "pagefind"]

@@ -169,7 +169,7 @@ def _mkdocs(paths: Paths, config: SiteConfig, out_dir: Path, only: set[str]) -> 
     from mkdocs.plugins import BasePlugin
     from mkdocs.structure.files import InclusionLevel
 
-    class OnlyThese(BasePlugin):  # type: ignore[type-arg]
+    class OnlyThese(BasePlugin):
         """Renders only `only`; a page whose front matter says `dp_html: true` (a paper page:
         generated HTML with no Markdown in it) skips Python-Markdown, whose raw-HTML parser
         was most of the time MkDocs spent on such a page. Markdown would pass raw HTML

@@ -222,6 +222,8 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
         misses = 0
         for key, path, digest in entries:
             hit = known.get(key)
+            day: Day | None
+            errors: list[str]
             if hit is not None and digest and hit[0] == digest:
                 day, errors = hit[1], []
             else:

@@ -93,7 +93,7 @@ class SiteTree:
         report = SyncReport()
         root = str(target)
         os.makedirs(root, exist_ok=True)
-        files, dirs = listing if listing is not None else _scan(root, records and records.of(root))
+        files, dirs = listing if listing is not None else _scan(root, records.of(root) if records else None)
         device = os.stat(root).st_dev
         needed_dirs = {""}
         for rel in self.files:
@@ -203,7 +203,7 @@ class Prescan:
 
     def _run(self, root: str, records: FolderRecords | None) -> None:
         with contextlib.suppress(OSError):  # then sync lists the folder itself
-            self._listing = _scan(root, records and records.of(root))
+            self._listing = _scan(root, records.of(root) if records else None)
 
     def result(self) -> Listing | None:
         """The listing, or None if it could not be read (sync reads it itself then)."""
