@@ -54,6 +54,8 @@ class FeedSettings(_Section):
 
 class PageSettings(_Section):
     trending_days: int = Field(7, ge=1, le=366, description="days the trending page covers")
+    rising_days: int = Field(14, ge=1, le=366,
+                             description="featured days whose papers the Rising page ranks")
     period_top: int = Field(20, ge=1, le=500, description="cards on week/month pages")
     topic_min_papers: int = Field(10, ge=1, description="papers a keyword needs for a page")
     list_limit: int = Field(50, ge=1, le=1000, description="papers on a topic/org page")

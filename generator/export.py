@@ -1,8 +1,11 @@
 """The archive as static JSON for scripts and other sites: site/api/.
 
 - api/index.json: every day with papers (date, paper count, its file), newest first
-- api/daily/<YYYY-MM-DD>.json: a day's papers, ranked, as stored in content/
-- api/papers/<arXiv id>.json: one paper (its newest stored version) and its featured days
+- api/daily/<YYYY-MM-DD>.json: a day's papers, ranked, as stored in content/, each with
+  `gain_24h` (upvotes gained in the 24 h up to the history's newest capture, trends.py;
+  null for a paper without history)
+- api/papers/<arXiv id>.json: one paper (its newest stored version), its featured days and
+  its upvote `history`: [{"t", "upvotes", "comments"}, …], oldest first
 
 Files are remade in a cache folder only when what they hold changes, then hard-linked
 into the new site, so a daily update writes a day's worth of files, not 20,000.
@@ -13,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from generator import trends
+from generator.history import format_time
 from generator.outputs import OutputCache
 from generator.pages import Archive
 
@@ -28,22 +33,29 @@ def _dumps(data: object) -> bytes:
 def write_api(archive: Archive, cache: Path) -> OutputCache:
     """Remake changed files in `cache`; link() the result into the new site's api/ folder."""
     out = OutputCache(cache, str(FORMAT_VERSION))
+    gained = trends.gains(archive.history)
     index = []
     for day in reversed(archive.days):
         if not day.papers:
             continue
         name = f"daily/{day.date.isoformat()}.json"
         index.append({"date": day.date.isoformat(), "papers": len(day.papers), "url": name})
-        if not out.fresh(name, day.model_dump_json()):
-            papers = [paper.model_dump(mode="json") for paper in day.ranked()]
+        ranked = day.ranked()
+        gains = [gained.get(paper.id) for paper in ranked]
+        if not out.fresh(name, f"{day.model_dump_json()}|{gains}"):
+            papers = [{**paper.model_dump(mode="json"), "gain_24h": gain}
+                      for paper, gain in zip(ranked, gains, strict=True)]
             out.write(name, _dumps({"version": FORMAT_VERSION, "date": day.date.isoformat(),
                                     "papers": papers}))
     for pid, paper in archive.papers.items():
         name = f"papers/{pid}.json"
         if not out.fresh(name, archive.paper_key(pid)):
             featured = [d.isoformat() for d in archive.featured[pid]]
+            points = [{"t": format_time(p.t), "upvotes": p.up, "comments": p.c}
+                      for p in archive.history.get(pid, ())]
             out.write(name, _dumps({"version": FORMAT_VERSION, "featured": featured,
-                                    "paper": paper.model_dump(mode="json")}))
+                                    "paper": paper.model_dump(mode="json"),
+                                    "history": points}))
     index_data = _dumps({"version": FORMAT_VERSION, "days": index})
     if not out.fresh("index.json", index_data.decode()):
         out.write("index.json", index_data)

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlsplit
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 
-from generator import opml
+from generator import opml, trends
 from generator.config import SiteConfig
 from generator.models import Day, Paper, is_http_url
 from generator.outputs import OutputCache
@@ -46,6 +46,7 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 RSS_FILE, ATOM_FILE, JSON_FILE = "feed.xml", "atom.xml", "feed.json"
 ALL_FORMATS = {"rss": RSS_FILE, "atom": ATOM_FILE, "json": JSON_FILE}
 DAILY_FILE = "feeds/daily.xml"
+RISING_FILE = "rising.xml"  # in feeds/
 #: Authors named in an entry's byline before "et al.".
 MAX_AUTHORS = 10
 #: Keywords given as categories per entry; keeps feeds small (a paper may list hundreds).
@@ -111,6 +112,8 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
     for threshold in settings.top:
         emit(crossing_items(archive, threshold, settings.top_items), "feeds/",
              f"{config.title}: {threshold}+ upvotes", {"rss": f"top-{threshold}.xml"})
+    emit(rising_items(archive, config), "feeds/", f"{config.title}: rising",
+         {"rss": RISING_FILE})
     days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
     titles[DAILY_FILE] = f"{config.title}: one item a day"
     if not out.fresh(DAILY_FILE, "|".join(day.model_dump_json() for day in days)):
@@ -153,6 +156,16 @@ def crossing_items(archive: Archive, threshold: int, limit: int) -> list[FeedIte
     best = heapq.nsmallest(max(limit, 0), found, key=lambda f: (
         -f[0].timestamp(), -papers[f[1]].upvotes, f[1]))
     return [FeedItem(papers[pid], featured[pid][0], at) for at, pid in best]
+
+
+def rising_items(archive: Archive, config: SiteConfig) -> list[FeedItem]:
+    """feeds/rising.xml: the Rising page's papers (trends.rising), most gained first, the
+    first `feeds.top_items`; each dated by its first featured day, like every entry, so a
+    paper's entry keeps its id and date while its gain moves it up and down."""
+    _days, ranked = trends.rising_window(archive.listed, archive.history,
+                                         config.pages.rising_days)
+    return [FeedItem(archive.papers[pid], archive.featured[pid][0])
+            for pid, _gain in ranked[: config.feeds.top_items]]
 
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:

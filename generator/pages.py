@@ -28,7 +28,7 @@ import jinja2
 import yaml
 from markupsafe import Markup
 
-from generator import __version__
+from generator import __version__, trends
 from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
 from generator.fsutil import code_digest, replace_file, write_if_changed
@@ -135,6 +135,7 @@ def org_doc(slug: str) -> str:
 
 
 TRENDING_DOC, ARCHIVE_DOC, FEEDS_DOC = "papers/trending.md", "archive.md", "feeds/index.md"
+RISING_DOC = "papers/rising.md"
 TOPICS_DOC, ORGS_DOC = "topics/index.md", "orgs/index.md"
 
 
@@ -349,6 +350,7 @@ class _Planner:
             key = f"{self.paper_key(pid)}|{topics}|{org}|{self.keys(related)}"
             context = {"paper": paper, "featured": featured, "topics": topics, "org": org,
                        "related": related, "weeks": list(dict.fromkeys(map(week_key, featured))),
+                       "spark": trends.sparkline(self.archive.history.get(pid, ())),
                        **self.common()}
             specs[paper_doc(pid)] = PageSpec("paper.md.j2", key, context)
 
@@ -375,6 +377,22 @@ class _Planner:
         days = [(d, len(i)) for d, i in sorted(self.listed.items()) if start and d >= start]
         specs[TRENDING_DOC] = self._ranked("trending", "Trending papers", ids, days,
                                            None, None, (None, None), period="")
+        specs[RISING_DOC] = self._rising()
+
+    def _rising(self) -> PageSpec:
+        """papers/rising/: the papers of the last rising_days featured days that gained
+        upvotes in the 24 h up to the history's newest capture, most gained first."""
+        history = self.archive.history
+        window, ranked = trends.rising_window(self.listed, history, self.settings.rising_days)
+        shown = ranked[: self.settings.list_limit]
+        top = self.settings.period_top
+        now = trends.latest_time(history)
+        context = {"top": shown[:top], "rest": shown[top:], "count": len(ranked), "now": now,
+                   "days": window,
+                   "tracked": bool(history), **self.common()}
+        key = f"rising|{now}|{window}|{shown}|{len(ranked)}|{bool(history)}|" + \
+            self.keys(pid for pid, _gain in shown)
+        return PageSpec("rising.md.j2", key, context)
 
     def _ranked(
         self, kind: str, label: str, ids: list[str], days: list[tuple[dt.date, int]],

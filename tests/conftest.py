@@ -65,16 +65,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture(scope="session")
 def rich_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     """The embedded days with upvotes, keywords and organizations (tests/richcontent.py),
-    plus an empty stored day (a Saturday), built once per test session (per xdist worker)."""
+    an upvote history of the newest days' papers and an empty stored day (a Saturday),
+    built once per test session (per xdist worker)."""
     import datetime as dt
 
-    from richcontent import enrich
+    from richcontent import add_history, enrich
 
     from generator import store
     from generator.models import Day
 
     paths = make_project(tmp_path_factory.mktemp("rich"), content_from=None)
     enrich(REPO / "content", paths.content)
+    add_history(paths.content)
     store.save_day(paths.content, Day(date=dt.date(2026, 5, 30), papers=[]))
     build_project(paths)
     return paths

@@ -9,10 +9,11 @@ own title and abstract, and five organizations, so the page-type tests can name 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
-from generator import store
+from generator import history, store
 from generator.models import Organization
 
 #: Phrases a paper gets as a keyword when its title or abstract contains them.
@@ -46,3 +47,14 @@ def enrich(content: Path, out: Path) -> None:
                 "comments": _number(paper.id + "c", 9),
             }))
         store.save_day(out, day.model_copy(update={"papers": papers}))
+
+
+def add_history(content: Path, days: int = 3) -> None:
+    """Two captures of the newest `days` days' papers, 25 h apart, the first at half their
+    upvotes: sparklines on their pages and a full Rising page."""
+    recent = [day for day in store.load_all(content) if day.papers][-days:]
+    counts = {p.id: (p.upvotes, p.comments) for day in recent for p in day.papers}
+    first = dt.datetime.combine(recent[-1].date, dt.time(2, 45), tzinfo=dt.UTC)
+    history.append(content, first, {pid: (up // 2, c, None) for pid, (up, c) in counts.items()})
+    history.append(content, first + dt.timedelta(hours=25),
+                   {pid: (up, c, None) for pid, (up, c) in counts.items()})

@@ -396,7 +396,7 @@ def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one() 
             start = time.perf_counter()
             page = renderer.render("paper.md.j2", "papers/2610.00001.md", paper=paper,
                                    featured=[dt.date(2026, 10, 3)], topics=[], org=None,
-                                   related=[], weeks=["2026-W40"], papers_by_id={},
+                                   related=[], weeks=["2026-W40"], spark=None, papers_by_id={},
                                    last_day={})
             markdown.Markdown(extensions=extensions, extension_configs=configs).convert(page)
             best = min(best, time.perf_counter() - start)

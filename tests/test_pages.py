@@ -40,8 +40,8 @@ def test_every_page_generated() -> None:
         "archive.md", "feeds/index.md", "index.md", "orgs/index.md", "orgs/reactiveai.md",
         "papers/2610.00002.md", "papers/2610.01092.md",
         "papers/date/2026-10-02.md", "papers/date/2026-10-03.md",
-        "papers/month/2026-10.md", "papers/trending.md", "papers/week/2026-W40.md",
-        "topics/index.md",
+        "papers/month/2026-10.md", "papers/rising.md", "papers/trending.md",
+        "papers/week/2026-W40.md", "topics/index.md",
     ]
 
 

@@ -339,14 +339,16 @@ def _axe(page: Page, axe_script: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("kind", ["home", "day", "paper", "topic", "archive", "feeds", "search"])
+@pytest.mark.parametrize("kind", ["home", "day", "paper", "topic", "archive", "feeds", "rising",
+                                  "search"])
 def test_axe_finds_no_violations(
     browser: Browser, rich_url: str, rich_pages: Pages, axe_script: Path, kind: str, scheme: str  # noqa: F811
 ):
     with monitored(browser, rich_url, viewport=DESKTOP, color_scheme=scheme) as (page, monitor):
         url = {"home": rich_pages.home, "day": rich_pages.older_day, "paper": rich_pages.paper,
                "topic": rich_pages.topic, "archive": rich_url + "archive/",
-               "feeds": rich_url + "feeds/", "search": rich_pages.home}[kind]
+               "feeds": rich_url + "feeds/", "rising": rich_url + "papers/rising/",
+               "search": rich_pages.home}[kind]
         page.goto(url)
         page.wait_for_load_state("load")
         expected = "slate" if scheme == "dark" else "default"
@@ -359,6 +361,9 @@ def test_axe_finds_no_violations(
             page.locator(f"{OPEN_MODAL} input.pf-input").fill(word)
             page.locator(f"{OPEN_MODAL} .pf-result-excerpt").first.wait_for()
             page.locator(f"{OPEN_MODAL} pagefind-filter-dropdown button").first.wait_for()
+        if kind in ("paper", "rising"):  # the upvote history's parts are checked too
+            shown = "svg.dp-spark" if kind == "paper" else ".dp-gain"
+            assert page.locator(shown).count() > 0
         violations = _axe(page, axe_script)
         assert violations == []
         monitor.assert_clean()
