@@ -123,7 +123,7 @@ def _slugs(names: dict[str, str]) -> dict[str, str]:
         while width < 40 and len({d[:width] for d in digests}) < len(digests):
             width += 4
         used: set[str] = set()
-        for key, digest in zip(keys_here, digests):
+        for key, digest in zip(keys_here, digests, strict=True):
             suffix = digest[:width]
             if suffix in used:  # a full SHA-1 collision: keys are sorted, so still stable
                 suffix = f"{suffix}{len(used)}"

@@ -207,7 +207,7 @@ def _value_problem(pid: object, value: object) -> str | None:
         return "not an arXiv id (NNNN.NNNNN)"
     if not isinstance(value, list) or len(value) not in (2, 3):
         return "must be [upvotes, comments] or [upvotes, comments, stars]"
-    for name, count in zip(("upvotes", "comments", "stars"), value):
+    for name, count in zip(("upvotes", "comments", "stars"), value, strict=False):
         if not isinstance(count, int) or isinstance(count, bool):
             return f"{name} must be a whole number"
         if not 0 <= count <= MAX_COUNT:

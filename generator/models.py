@@ -48,10 +48,7 @@ def clean_text(value: str, limit: int, *, single_line: bool = False) -> str:
     if removed:
         log.warning("removed %d control or non-XML character(s) from %r", removed, cleaned[:60])
     cleaned = unicodedata.normalize("NFC", cleaned).replace("\r\n", "\n").replace("\r", "\n")
-    if single_line:
-        cleaned = " ".join(cleaned.split())
-    else:
-        cleaned = cleaned.strip()
+    cleaned = " ".join(cleaned.split()) if single_line else cleaned.strip()
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - len(TRUNCATION_MARKER)].rstrip() + TRUNCATION_MARKER
     return cleaned

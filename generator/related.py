@@ -163,7 +163,7 @@ def _compute(
 
 def _digests(titles: list[str], summaries: list[str]) -> list[bytes]:
     return [hashlib.blake2b(f"{t}\0{s}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
-            for t, s in zip(titles, summaries)]
+            for t, s in zip(titles, summaries, strict=True)]
 
 
 #: Words too common in English prose to say what a paper is about (our own list; the IDF
@@ -222,7 +222,7 @@ class _Model:
         import numpy as np
 
         analyze, vocabulary = _analyze, dict[str, int]()
-        whole = _term_ids([f"{t}\n{s}" for t, s in zip(titles, summaries)], analyze, vocabulary)
+        whole = _term_ids([f"{t}\n{s}" for t, s in zip(titles, summaries, strict=True)], analyze, vocabulary)
         terms, place = _sorted_terms(vocabulary)
         counts = _counts(whole, place)
         flags = np.array(frozen if frozen is not None and any(frozen) else [True] * len(ids),
@@ -262,7 +262,7 @@ class _Model:
         if (old_rows < 0).any():
             return None
         digests = _digests(titles, summaries)
-        if any(digests[r] != d for r, d in zip(old_rows.tolist(), self.digests)):
+        if any(digests[r] != d for r, d in zip(old_rows.tolist(), self.digests, strict=True)):
             return None
         flags = np.array(frozen, dtype=bool)
         new_rows = np.setdiff1d(np.arange(len(ids)), old_rows)
@@ -350,7 +350,7 @@ class _Model:
     def related(self) -> Related:
         ids = self.ids
         return {pid: tuple(ids[j] for j in row if j >= 0)
-                for pid, row in zip(ids, self.top.tolist())}
+                for pid, row in zip(ids, self.top.tolist(), strict=True)}
 
     # -------------------------------------------------- state file
 

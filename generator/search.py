@@ -211,11 +211,10 @@ def slices(year: int, per_month: Counter[int]) -> dict[int, str]:
         sizes: Counter[int] = Counter()
         for month, count in per_month.items():
             sizes[part_of[month]] += count
-        if max(sizes.values(), default=0) <= MAX_PAGES:
-            break
-    return {
-        month: name.format(year=year, part=part, month=month) for month, part in part_of.items()
-    }
+        if max(sizes.values(), default=0) <= MAX_PAGES or parts == CUTS[-1][0]:
+            return {month: name.format(year=year, part=part, month=month)
+                    for month, part in part_of.items()}
+    raise AssertionError("search.CUTS is empty")
 
 
 def lean_page(paper: Paper, day: dt.date) -> bytes:

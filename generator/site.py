@@ -155,7 +155,7 @@ def _build_shards(
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(min(jobs, len(shards)), maxtasksperchild=1) as pool:
         results = [
-            pool.apply_async(_mkdocs, (paths, config, d, set(s))) for d, s in zip(dirs, shards)
+            pool.apply_async(_mkdocs, (paths, config, d, set(s))) for d, s in zip(dirs, shards, strict=True)
         ]
         for result in results:
             result.get()
@@ -223,7 +223,7 @@ def dest_of(doc: str) -> str:
 
 def _merge(out_dir: Path, extra_dirs: list[Path], shards: list[list[str]]) -> None:
     """Move each extra shard's pages into `out_dir` (theme files come from shard 0)."""
-    for folder, docs in zip(extra_dirs, shards):
+    for folder, docs in zip(extra_dirs, shards, strict=True):
         for doc in docs:
             target = out_dir / dest_of(doc)
             target.parent.mkdir(parents=True, exist_ok=True)

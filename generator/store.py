@@ -210,7 +210,7 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     with ThreadPoolExecutor(8) as pool:
         digests = list(pool.map(lambda path: _digest(path, salt), files))
     by_year: dict[str, list[tuple[str, Path, str]]] = {}
-    for path, digest in zip(files, digests):
+    for path, digest in zip(files, digests, strict=True):
         key = path.relative_to(content).as_posix()  # a moved project keeps its cache
         by_year.setdefault(key.partition("/")[0], []).append((key, path, digest))
     days: list[Day] = []

@@ -7,6 +7,7 @@ on 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import re
@@ -228,10 +229,8 @@ def _wait_for_titles(page: Page, expected: list[str]) -> None:
         [...document.querySelectorAll(selector)]
           .map((el) => el.innerText.split(/\\s+/).join(" ").trim()).sort()
       ) === JSON.stringify(want)"""
-    try:
+    with contextlib.suppress(PlaywrightError):  # the assertion below shows what was listed
         page.wait_for_function(script, arg=[RESULT_LINK, sorted(expected)])
-    except PlaywrightError:
-        pass  # the assertion below shows what was listed instead
     assert sorted(" ".join(t.split()) for t in page.locator(RESULT_LINK).all_inner_texts()) == (
         sorted(expected)
     )

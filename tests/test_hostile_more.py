@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import itertools
 import re
 import socket
 import time
@@ -206,7 +207,7 @@ def test_row16_rate_limited_waits_capped_then_fails_nothing_written(story: Story
                    "api/daily_papers")
     times = [r.time for r in story.requests["429"]]
     assert len(times) == 5  # 1 + fetch.retries
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.045  # it did wait: the 55 s asked for, capped by fetch.max_wait
     assert story.seconds["429"] < 10  # ... and not 55 s
     assert_day_untouched(story, A)

@@ -104,6 +104,9 @@ def test_rising_feed_parses_in_page_order_with_unique_stable_ids(built: Built) -
     assert len(set(ids)) == len(ids)
     assert all(not entry.get("guidislink") for entry in feed.entries)
     assert "rising.xml" in load(built.paths.site, "feeds/").links()  # announced there
+    head = (built.paths.site / "papers" / "rising" / "index.html").read_text(encoding="utf-8")
+    assert ('<link rel="alternate feed" type="application/rss+xml" title="Rising papers (RSS)" '
+            'href="../../feeds/rising.xml">') in head  # and in the Rising page's head
 
 
 def test_sparkline_labels_first_and_latest_count_and_one_point_shows_the_count(built: Built) -> None:
