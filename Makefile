@@ -66,15 +66,14 @@ clean:
 ## Re-create content/ from real API answers (../shared/data/hf-api-captures: every field,
 ## real upvotes, keywords, organizations), through our own fetch code against a local
 ## stand-in for the API: the 40 most recent captured days (2025-11-26 to 2026-08-21).
-## The old day files are removed first, so two runs give byte-identical content/.
+## One fetch per captured day, at the hour it was saved (tests/embed.py), so content/history/
+## holds those counts. The old day and history files are removed first, so two runs give
+## byte-identical content/.
 SHARED_DATA ?= ../shared/data/hf-api-captures
 EMBED_FROM ?= 2025-11-26
 EMBED_TO ?= 2026-08-21
 embed: $(STAMP)
-	test -d $(SHARED_DATA)
-	rm -f content/[0-9][0-9][0-9][0-9]/*.yml
-	$(BIN)/python tests/apiserver.py --data $(SHARED_DATA) --port 0 --then \
-	  $(BIN)/python -m generator fetch --api '{url}' --from $(EMBED_FROM) --to $(EMBED_TO)
+	$(BIN)/python tests/embed.py --data $(SHARED_DATA) --from $(EMBED_FROM) --to $(EMBED_TO)
 
 ## Scale benchmark (bench/run.py): our build vs Hugo at 100-1,000 days, the daily update,
 ## site size, Pagefind search in Chromium -> bench/results.md, bench/build-time.png.

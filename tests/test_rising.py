@@ -17,9 +17,11 @@ from apiserver import FakeApi, make_item
 from click.testing import CliRunner
 from conftest import build_project, make_project
 from sitecheck import load, manifest
+from tests_paths import GOLDEN, REPO
 
+from generator import pages, store
 from generator.cli import cli
-from generator.config import Paths
+from generator.config import Paths, SiteConfig
 from generator.feeds import entry_id
 
 pytestmark = pytest.mark.slow
@@ -146,10 +148,26 @@ def test_incremental_build_after_a_new_capture_equals_a_full_build(built: Built,
     assert manifest(full.site) == manifest(built.paths.site)
 
 
-def test_no_history_says_so_and_the_feed_is_empty(embedded_site: Paths) -> None:
-    paths = embedded_site  # the embedded days: no content/history/
+def test_embedded_history_without_gains_says_so_and_the_feed_is_empty(embedded_site: Paths) -> None:
+    """The embedded captures were each saved once: no paper gained in the last 24 h."""
+    paths = embedded_site
     page = load(paths.site, "papers/rising/")
-    assert "No upvote history yet" in page.text("p")
+    assert "gained upvotes in the 24 hours up to the newest fetch" in page.text("p")
     assert page.find("li", **{"class": "dp-card"}) == []
     feed = feedparser.parse((paths.site / "feeds" / "rising.xml").read_bytes())
     assert feed.bozo == 0 and feed.entries == []
+
+
+def test_no_history_says_so() -> None:
+    day = store._parse(GOLDEN / "day.yml")[0]
+    assert day is not None
+    renderer = pages.PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
+    text = renderer.all_pages(pages.Archive.of([day]))["papers/rising.md"]
+    assert "No upvote history yet" in text and 'class="dp-card"' not in text
+
+
+def test_embedded_papers_listed_by_two_captures_show_a_sparkline(embedded_site: Paths) -> None:
+    html = (embedded_site.site / "papers" / "2608.13558" / "index.html").read_text(encoding="utf-8")
+    assert 'role="img" aria-label="Upvotes: 2 on 2026-08-14, 54 on 2026-08-20"' in html
+    once = (embedded_site.site / "papers" / "2511.17592" / "index.html").read_text(encoding="utf-8")
+    assert 'role="img"' not in once  # one capture: its count only
