@@ -176,7 +176,7 @@ def test_build_refuses_a_broken_history(tmp_path: Path) -> None:
     from generator.errors import ContentError
 
     paths = make_project(tmp_path / "p")
-    (paths.content / "history").mkdir()
+    (paths.content / "history").mkdir(exist_ok=True)  # the embedded content has one
     (paths.content / "history" / "2026-10.jsonl").write_text('{"t":1}\n')
     with pytest.raises(ContentError, match=r"2026-10.jsonl:1: "):
         build_project(paths)
