@@ -128,10 +128,10 @@ def test_sparkline_labels_first_and_latest_count_and_one_point_shows_the_count(b
 def test_json_export_has_history_and_gains(built: Built) -> None:
     api = built.paths.site / "api"
     paper = json.loads((api / "papers" / f"{A}.json").read_text())
-    assert paper["history"] == [{"t": t, "upvotes": counts[A], "comments": 1}
-                                for t, counts in CAPTURES]
+    assert paper["history_fields"] == ["t", "upvotes", "comments"]
+    assert paper["history"] == [[t, counts[A], 1] for t, counts in CAPTURES]
     assert json.loads((api / "papers" / f"{D}.json").read_text())["history"] == [
-        {"t": CAPTURES[0][0], "upvotes": 5, "comments": 1}]
+        [CAPTURES[0][0], 5, 1]]
     day = json.loads((api / "daily" / f"{DAY}.json").read_text())
     gains = {p["id"]: p["gain_24h"] for p in day["papers"]}
     assert gains == {**dict(RISING), D: 0}
