@@ -92,6 +92,7 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
                                 fork=incremental, new_site=new_site, listing=listing,
                                 records=records)
         finally:
+            gc.unfreeze()  # the archive is the caller's to free again
             if index is not None:  # no Pagefind run outlives the build (and its lock)
                 index.wait()
     return report

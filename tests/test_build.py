@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import html
 import json
 import time
@@ -114,6 +115,7 @@ def test_rebuild_of_unchanged_content_rewrites_nothing(tmp_path: Path) -> None:
     before = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
     leftover = paths.build / ".related-state.npz.tmp-999999"  # a killed build's forked step
     leftover.write_bytes(b"half written")
+    assert gc.get_freeze_count() == 0  # the build froze its archive, and unfroze it
     second = build_project(paths)
     assert not leftover.exists()
     assert first.pages_written > 0 and second.pages_written == 0
