@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import bisect
 import calendar as pycalendar
-import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import hashlib
 import html
 import json
 import logging
-import multiprocessing
 import os
 import posixpath
 from collections.abc import Iterable
@@ -31,6 +29,7 @@ from markupsafe import Markup
 from generator import __version__, trends
 from generator.config import PageSettings, SiteConfig
 from generator.errors import BuildError
+from generator.forked import Forked
 from generator.fsutil import code_digest, replace_file, write_if_changed
 from generator.groups import (
     Group,
@@ -442,7 +441,6 @@ class _Planner:
         return CalendarMonth(key, month_label(key), weeks)
 
 
-_JOB: tuple[PageRenderer, dict[str, PageSpec], list[str], Path, dict[str, str]] | None = None
 #: Pages below which a second process costs more than it saves.
 PARALLEL_MIN = 2000
 
@@ -453,28 +451,21 @@ def _render_all(
 ) -> tuple[int, dict[str, str]]:
     """Render `todo` and write the pages whose Markdown differs from `on_disk` (the digest
     of each page there), split over the CPU cores when there are many: (pages written,
-    each rendered page's Markdown digest)."""
-    global _JOB
+    each rendered page's Markdown digest). Each share runs in a forked child (forked.Forked:
+    it inherits the renderer and specs, nothing is pickled on the way in)."""
     jobs = min(os.cpu_count() or 1, len(todo) // PARALLEL_MIN)
     if jobs < 2:
         return _render_slice(renderer, specs, todo, docs, on_disk)
-    _JOB = (renderer, specs, todo, docs, on_disk)  # forked workers read it without pickling
-    try:
-        ctx = multiprocessing.get_context("fork")
-        with cf.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            written, digests = 0, {}
-            for count, part in pool.map(_render_share, [(i, jobs) for i in range(jobs)]):
-                written += count
-                digests.update(part)
-            return written, digests
-    finally:
-        _JOB = None
-
-
-def _render_share(share: tuple[int, int]) -> tuple[int, dict[str, str]]:
-    assert _JOB is not None
-    renderer, specs, todo, docs, on_disk = _JOB
-    return _render_slice(renderer, specs, todo[share[0] :: share[1]], docs, on_disk)
+    written, digests = 0, {}
+    with contextlib.ExitStack() as stack:
+        shares = [stack.enter_context(Forked("pages", _render_slice, renderer, specs,
+                                             todo[i::jobs], docs, on_disk, nice=0))
+                  for i in range(jobs)]
+        for share in shares:
+            count, part = share.result()
+            written += count
+            digests.update(part)
+    return written, digests
 
 
 def _render_slice(

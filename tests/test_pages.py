@@ -80,6 +80,26 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
     assert not (docs / "papers" / "2610.00002.md").exists()  # no longer generated: removed
 
 
+def test_pages_rendered_in_forked_shares_equal_pages_rendered_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renderer = pages.PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
+    day = store._parse(GOLDEN / "day.yml")[0]
+    assert day is not None
+    specs = renderer.plan(pages.Archive.of([day]))
+    here = pages.write_pages(renderer, specs, tmp_path / "here", tmp_path / "none", tmp_path / "m1")
+    monkeypatch.setattr(pages, "PARALLEL_MIN", 1)  # a share per core, however few pages
+    monkeypatch.setattr(pages.os, "cpu_count", lambda: 2)
+    started: list[str] = []
+    real_forked = pages.Forked
+    monkeypatch.setattr(pages, "Forked", lambda *a, **k: started.append(a[0]) or real_forked(*a, **k))
+    forked = pages.write_pages(renderer, specs, tmp_path / "forked", tmp_path / "none", tmp_path / "m2")
+    assert forked.written == here.written == len(specs)
+    assert started == ["pages", "pages"]
+    read = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*.md")}  # noqa: E731
+    assert read(tmp_path / "forked") == read(tmp_path / "here")
+
+
 @pytest.mark.parametrize(("src", "dst", "expected"), [
     ("", "papers/1/", "papers/1/"), ("papers/date/x/", "papers/1/", "../../1/"),
     ("archive/", "", "../"), ("papers/1/", "papers/1/", "./"), ("papers/1/", "feed.xml", "../../feed.xml"),
