@@ -2,7 +2,12 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# What each target installs, one stamp each: building needs only the package itself
+# (`make site`, `make publish`: no pytest, Playwright, Hugo or matplotlib); `make test`
+# adds the [test] extras, `make bench` the [bench] ones.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.test-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: site test serve fetch publish bench bench-smoke lint clean venv embed digest audit
 
@@ -11,8 +16,16 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(TEST_STAMP)
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $(BENCH_STAMP)
 
 ## Build the site from content/ into site/ (offline).
 site: $(STAMP)
@@ -26,8 +39,9 @@ $(NPM_STAMP): tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-## The whole test suite.
-test: $(STAMP) $(NPM_STAMP)
+## The whole test suite. It includes the benchmark's smoke test (tests/test_bench.py), so
+## it needs the [bench] extras too.
+test: $(TEST_STAMP) $(BENCH_STAMP) $(NPM_STAMP)
 	$(BIN)/python -m pytest -n 2 -q
 
 ## Lighthouse 12.2.3 (npx, pinned) on the built site served locally: a day page (mobile)
@@ -75,15 +89,12 @@ EMBED_TO ?= 2026-08-21
 embed: $(STAMP)
 	$(BIN)/python tests/embed.py --data $(SHARED_DATA) --from $(EMBED_FROM) --to $(EMBED_TO)
 
-## Scale benchmark (bench/run.py): our build vs Hugo at 100-1,000 days, the daily update,
-## site size, Pagefind search in Chromium -> bench/results.md, bench/build-time.png.
-## Takes 20+ min; e.g. `make bench BENCH_ARGS="--runs 1"`. bench-smoke: 5 and 10 days, < 2 min.
-BENCH_STAMP := $(VENV)/.bench-installed
+## Scale benchmark (bench/run.py): our build vs Hugo on the real-shaped archive (938 days,
+## 32,469 papers made of ../shared/data/hf-api-captures; it fails naming that folder if it
+## is missing), the daily update, site size, Pagefind search in Chromium ->
+## bench/results-real.md, bench/build-time-real.png. ~20 min. The synthetic sizes:
+## `make bench BENCH_ARGS="--shape synthetic --runs 1"`. bench-smoke: 5 and 10 days, < 2 min.
 BENCH_ARGS ?=
-
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
-	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -209,6 +209,20 @@ def _sizes(folder: Path, part_of: Callable[[str], str]) -> dict[str, dict[str, i
     return parts
 
 
+def entries(site: Path) -> dict[str, int | str]:
+    """What a host counts besides bytes: every file and folder under `site` (`site_entries`),
+    and the folder holding the most entries directly (`largest_folder`, `largest_folder_entries`;
+    Netlify, for one, limits a folder to 54,000)."""
+    total, largest, where = 0, -1, ""
+    for dirpath, dirnames, filenames in os.walk(site):
+        here = len(dirnames) + len(filenames)
+        total += here
+        if here > largest:
+            largest, where = here, os.path.relpath(dirpath, site).replace(os.sep, "/")
+    return {"site_entries": total, "largest_folder": where + "/",
+            "largest_folder_entries": max(largest, 0)}
+
+
 def paper_page_anatomy(site: Path, sample: int = 500) -> dict[str, float]:
     """Median bytes of a paper page and of its article (what the page shows of the paper;
     the rest is the theme's chrome: header, search box, footer, scripts), over up to

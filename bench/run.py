@@ -1,12 +1,15 @@
 """The scale benchmark: our build vs Hugo, the daily update, site size and search, in one run.
 
-    python bench/run.py                          # 100, 250, 500, 1000 days x 20 papers, 3 runs
-    python bench/run.py --sizes 100,1000 --runs 1
+    python bench/run.py                          # the real-shaped archive (~938 days, ~32k papers)
+    python bench/run.py --shape synthetic        # 100, 250, 500, 1000 days x 20 papers, 3 runs
+    python bench/run.py --shape synthetic --sizes 100,1000 --runs 1
     python bench/run.py --smoke                  # 5 and 10 days, 1 run: checks the bench itself
     python bench/run.py --render bench/out/results.json   # redo results.md and the PNG only
 
-For each size the synthetic archive (bench/synth.py) is generated once and cached under
-bench/out/archive/. Each run then, in bench/out/work/d<days>/:
+`--shape real` (the default): one archive shaped like Hugging Face's (bench/realshape.py:
+every weekday 2023-05-04..2026-12-07, the year's papers a day, made of the real papers of
+../shared/data/hf-api-captures/), one run. `--shape synthetic`: the synthetic archives of
+bench/synth.py, one per size. Either is generated once and cached under bench/out/archive/. Each run then, in bench/out/work/d<days>/:
 1. full build from scratch: a fresh project folder (mkdocs.yml, site_config/, content/),
    `python -m generator build --root DIR`; wall time and peak memory of the process tree;
 2. Hugo over the same generated Markdown (build/docs/ of run 1), public/ removed first;
@@ -43,6 +46,7 @@ CODE = REPO  # the code snapshot the builds run (see snapshot_code)
 
 import hugo_site
 import measure
+import realshape
 import report
 import synth
 
@@ -61,35 +65,49 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------- archive and projects
 
 
-def archive(cache: Path, days: int, per_day: int, seed: int = 7) -> tuple[Path, Path]:
-    """(content/ of `days` days, the next day's file), generated once and cached."""
-    folder = cache / f"d{days}x{per_day}-s{seed}"
+def archive(
+    cache: Path, days: int, per_day: int, seed: int = 7, captures: Path | None = None
+) -> tuple[Path, Path]:
+    """(content/ of `days` days, the next day's file), generated once and cached.
+
+    With `captures`, the real-shaped archive (bench/realshape.py; `days` is its day count)."""
+    real = captures is not None
+    folder = cache / (f"real-{realshape.UNTIL}-s{seed}" if real else f"d{days}x{per_day}-s{seed}")
     stamp = folder / "stamp.json"
     key = {
         "days": days,
-        "per_day": per_day,
+        "per_day": "real" if real else per_day,
         "seed": seed,
-        "synth": synth_digest(),
+        "synth": source_digest("synth.py", *(["realshape.py"] if real else [])),
+        **({"captures": sorted(p.name for p in captures.glob("*.json"))} if real else {}),
     }
     content, extra = folder / "content", folder / "extra"
     if stamp.exists() and json.loads(stamp.read_text()) == key:
         log(f"{days} days: archive cached in {folder}")
     else:
-        log(f"{days} days: generating the archive ({days * per_day} papers) …")
+        papers = "real-shaped" if real else f"{days * per_day} papers"
+        log(f"{days} days: generating the archive ({papers}) …")
         start = time.perf_counter()
         shutil.rmtree(folder, ignore_errors=True)
-        dates = synth.generate(content, days, per_day, seed=seed)
-        synth.next_day(extra, dates, per_day, seed=seed)
+        if real:
+            dates = realshape.generate(content, seed=seed, captures=captures)
+            realshape.next_day(extra, dates, seed=seed, captures=captures)
+        else:
+            dates = synth.generate(content, days, per_day, seed=seed)
+            synth.next_day(extra, dates, per_day, seed=seed)
         stamp.write_text(json.dumps(key))
         log(f"{days} days: generated in {time.perf_counter() - start:.1f} s")
     (new_day,) = sorted(extra.glob("*/*.yml"))
     return content, new_day
 
 
-def synth_digest() -> str:
+def source_digest(*names: str) -> str:
     import hashlib
 
-    return hashlib.sha256((BENCH / "synth.py").read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    for name in names:
+        digest.update((BENCH / name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def snapshot_code(out: Path) -> Path:
@@ -252,7 +270,8 @@ def _why(a: Path, b: Path) -> str:
 
 
 def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: dict) -> dict:
-    content, new_day = archive(args.out / "archive", days, args.per_day)
+    captures = args.captures if args.shape == "real" else None
+    content, new_day = archive(args.out / "archive", days, args.per_day, captures=captures)
     work = args.out / "work" / f"d{days}"
     logs = args.out / "logs" / f"d{days}"
     ours, fresh, hugo = work / "ours", work / "fresh", work / "hugo"
@@ -274,6 +293,7 @@ def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: 
                 {f"site_{key}": sum(part[key] for part in parts.values())
                  for key in ("files", "html", "disk", "apparent")},
                 parts=parts, paper_page=measure.paper_page_anatomy(ours / "site"),
+                **measure.entries(ours / "site"),
             )
             pf_files = parts["Pagefind index"]["files"]
             pf_disk = parts["Pagefind index"]["disk"]
@@ -405,13 +425,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="\n".join(__doc__.splitlines()[1:]),
     )
     parser.add_argument(
+        "--shape",
+        choices=("real", "synthetic"),
+        default="real",
+        help="real: one archive shaped like Hugging Face's (bench/realshape.py); synthetic: "
+        "--sizes days x --per-day papers (bench/synth.py) [%(default)s]",
+    )
+    parser.add_argument(
+        "--captures",
+        type=Path,
+        default=realshape.CAPTURES,
+        help="the API captures the real shape is made of [../shared/data/hf-api-captures]",
+    )
+    parser.add_argument(
         "--sizes",
         default="100,250,500,1000",
-        help="days per archive, comma-separated [%(default)s]",
+        help="synthetic: days per archive, comma-separated [%(default)s]",
     )
-    parser.add_argument("--per-day", type=int, default=20, help="papers per day [%(default)s]")
     parser.add_argument(
-        "--runs", type=int, default=3, help="runs per size; the tables show medians [%(default)s]"
+        "--per-day", type=int, default=20, help="synthetic: papers per day [%(default)s]"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        help="runs per size; the tables show medians [real: 1, synthetic: 3]",
     )
     parser.add_argument(
         "--queries", type=int, default=5, help="search queries on the largest site [%(default)s]"
@@ -449,12 +486,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only write the table and chart from a results.json",
     )
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.sizes, args.runs, args.queries = "5,10", 1, 2
+    if args.smoke:  # checks the bench itself: always the small synthetic archives
+        args.shape, args.sizes, args.runs, args.queries = "synthetic", "5,10", 1, 2
         args.quiet_wait = min(args.quiet_wait, 5.0)
+    if args.runs is None:
+        args.runs = 1 if args.shape == "real" else 3
     default_dir = args.out / "smoke" if args.smoke else BENCH
-    args.results = args.results or default_dir / "results.md"
-    args.png = args.png or default_dir / "build-time.png"
+    suffix = "-real" if args.shape == "real" else ""
+    args.results = args.results or default_dir / f"results{suffix}.md"
+    args.png = args.png or default_dir / f"build-time{suffix}.png"
+    if args.shape == "real":
+        if not (args.captures.is_dir() and any(args.captures.glob("*.json"))):
+            parser.exit(2, f"{parser.prog}: error: {realshape.missing(args.captures)}\n")
+        args.sizes = str(sum(1 for _ in realshape.weekdays(realshape.START, realshape.UNTIL)))
     args.sizes = sorted({int(s) for s in str(args.sizes).split(",") if s.strip()})
     if not args.sizes or min(args.sizes) < 2 or args.runs < 1:
         parser.error("--sizes needs days >= 2 and --runs >= 1")
@@ -482,14 +526,16 @@ def main(argv: list[str] | None = None) -> int:
             CODE = snapshot_code(snapshot)
         log(f"code snapshot {code_digest(CODE)}: {CODE} (generator/, site_config/, mkdocs.yml)")
         log(
-            f"bench: sizes {args.sizes} days x {args.per_day} papers, {args.runs} run(s);"
+            f"bench: {args.shape} shape, sizes {args.sizes} days"
+            f"{'' if args.shape == 'real' else f' x {args.per_day} papers'}, {args.runs} run(s);"
             f" work in {args.out}"
         )
         results = previous or {
             "machine": machine(),
             "settings": {
+                "shape": args.shape,
                 "sizes": args.sizes,
-                "per_day": args.per_day,
+                "per_day": "real" if args.shape == "real" else args.per_day,
                 "runs": args.runs,
                 "queries": 0 if args.no_search else args.queries,
                 "smoke": args.smoke,

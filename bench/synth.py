@@ -118,8 +118,9 @@ def fast_dump(day: Day) -> str:
     """store.dump_day's text, emitted by libyaml."""
     data = day.model_dump(mode="python", exclude_none=True, exclude_defaults=False)
     for paper in data["papers"]:
-        if not paper.get("keywords"):
-            paper.pop("keywords", None)
+        for key in ("keywords", "media"):
+            if not paper.get(key):
+                paper.pop(key, None)
     return yaml.dump(data, Dumper=_FastDumper, sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -173,6 +173,8 @@ def build(root: Path) -> None:
     Example:
       python -m generator build && python -m generator serve
     """
+    from generator import hosting
+
     report = _run_build(root)
     click.echo(
         f"Built site/ from {report.days} day(s), {report.papers} paper(s) in "
@@ -180,6 +182,10 @@ def build(root: Path) -> None:
         + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
         + ")"
     )
+    line, warnings = hosting.verdict(hosting.measure(root.resolve() / "site"))
+    for warning in warnings:  # a warning, not a failure: the site is built and published
+        click.echo(warning, err=True)
+    click.echo(line)
 
 
 def _run_build(root: Path):

@@ -303,3 +303,18 @@ def test_a_failing_step_ends_the_forked_steps_instead_of_waiting_on_them(
     while list(paths.root.glob(".site-trash-*")):
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_paper_and_day_pages_use_the_lean_template(embedded_site: Paths, days: list) -> None:
+    """Paper and day pages (overrides/lean.html): the header with its search button and
+    palette, the article, no sidebars, no search dialog markup (search.js adds it)."""
+    paper = days[-1].ranked()[0]
+    for rel in (f"papers/{paper.id}", f"papers/date/{days[-1].date.isoformat()}", ""):
+        text = (embedded_site.site / rel / "index.html").read_text(encoding="utf-8")
+        assert "pagefind-modal-trigger" in text and 'id="__palette_0"' in text, rel
+        assert "<pagefind-modal>" not in text and "md-sidebar" not in text, rel
+        assert text.count("<h1") == 1, rel
+        assert '<div class="md-content" data-md-component="content"><article' in text, rel
+        assert "\n\n\n" not in text.split('data-md-component="content"')[1].split("</main>")[0]
+    archive = (embedded_site.site / "archive" / "index.html").read_text(encoding="utf-8")
+    assert "<pagefind-modal>" not in archive and "pagefind-modal-trigger" in archive

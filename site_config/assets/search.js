@@ -47,8 +47,34 @@
     });
   }
 
+  // The search dialog: Pagefind's default modal, spelled out to cap the results it lists (it
+  // draws a card for every match, and a common word matches thousands of papers: seconds of
+  // work) and to add filters (lean pages' data-pagefind-filter, generator/search.py). The
+  // organization menu lists only the organizations among the results, most frequent first.
+  // No topic filter: see the README's Search section. The scope note tells what the results
+  // cover on an archive whose older years are merged only on request (filled in setup()).
+  // Added here, on first use, before Pagefind's component UI loads (which finds it), rather
+  // than in every page (partials/header.html).
+  var MODAL =
+    '<pagefind-modal><pagefind-modal-header><pagefind-input placeholder="Search papers"></pagefind-input></pagefind-modal-header>' +
+    "<pagefind-modal-body><pagefind-summary></pagefind-summary>" +
+    '<div class="dp-search-tools">' +
+    '<pagefind-filter-dropdown filter="year" label="Year"></pagefind-filter-dropdown>' +
+    '<pagefind-filter-dropdown filter="organization" label="Organization" sort="count-desc"></pagefind-filter-dropdown>' +
+    '<p class="dp-search-scope" hidden><span class="dp-search-scope__note"></span>' +
+    '<button type="button" class="dp-search-scope__all"></button></p></div>' +
+    '<pagefind-results max-results="50"></pagefind-results></pagefind-modal-body>' +
+    "<pagefind-modal-footer><pagefind-keyboard-hints></pagefind-keyboard-hints></pagefind-modal-footer></pagefind-modal>";
+
+  function addModal() {
+    if (document.querySelector("pagefind-modal")) return;
+    var place = document.querySelector(".dp-search") || document.body;
+    place.insertAdjacentHTML("beforeend", MODAL);
+  }
+
   function load() {
     if (!loading) {
+      addModal();
       loading = Promise.all([
         add("link", { rel: "stylesheet", href: BUNDLE + "pagefind-component-ui.css" }),
         // Dynamic scripts run in the order added when not async: the index list first.
