@@ -75,7 +75,9 @@ def measure(site: Path) -> SiteSize:
 
 def verdict(size: SiteSize) -> tuple[str, list[str]]:
     """(the summary line, the warnings): which hosts the site fits, which it is too large for."""
-    fits, too_large, warnings = [], [], []
+    fits: list[str] = []
+    too_large: list[str] = []
+    warnings: list[str] = []
     for host, limits in LIMITS:
         labels = ", ".join(limit.label for limit in limits)
         over = [limit for limit in limits if size.amount(limit.what) > limit.value]
