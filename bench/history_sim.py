@@ -89,6 +89,26 @@ def write(content: Path, days: list[Day]) -> int:
     return points
 
 
+def add_run(content: Path, day: Day) -> int:
+    """The next daily run's line for a newly featured `day` (its papers' stored counts),
+    where content/ has a history: what a fetch adds with the day. The number of points."""
+    folder = history.folder(content)
+    if not folder.is_dir() or not any(folder.glob("*.jsonl")) or not day.papers:
+        return 0
+    when = dt.datetime.combine(day.date + dt.timedelta(days=1), RUN_TIME)
+    seen = history.values_of(day.papers)
+    with history.file_for(content, when).open("a", encoding="utf-8") as out:
+        out.write(history.format_line(when, seen))
+    return len(seen)
+
+
+def disk_bytes(content: Path) -> dict[str, int]:
+    """content/history/'s size and its points."""
+    paths = sorted(history.folder(content).glob("*.jsonl"))
+    points = sum(line.count(b"],") + line.count(b"]}") for p in paths for line in p.read_bytes().splitlines())
+    return {"history_bytes": sum(p.stat().st_size for p in paths), "history_points": points}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--content", type=Path, required=True)

@@ -254,6 +254,24 @@ def _bytes_lines(sizes: list[dict]) -> list[str]:
     return out + [""]
 
 
+def _history_lines(sizes: list[dict]) -> list[str]:
+    """What the upvote history (bench/history_sim.py) costs, per paper."""
+    lines: list[str] = []
+    for s in sizes:
+        h = s.get("history")
+        if not h or not s.get("papers"):
+            continue
+        n = s["papers"]
+        lines += ["", (
+            f"Upvote history (simulated daily runs, bench/history_sim.py): "
+            f"{h['history_points'] / n:.1f} points and {h['history_bytes'] / n:.0f} B per paper in "
+            f"`content/history/` ({h['history_bytes'] / 1e6:.1f} MB); in the site "
+            f"{h['sparkline_bytes'] / n:.0f} B per paper of sparklines and "
+            f"{h['export_bytes'] / n:.0f} B of JSON export history "
+            f"({(h['sparkline_bytes'] + h['export_bytes']) / n:.0f} B in all).")]
+    return lines
+
+
 def _home_line(s: dict) -> str:
     files = s.get("home_by_file") or {}
     top = sorted(files.items(), key=lambda kv: -kv[1])[:4]
@@ -320,6 +338,7 @@ def markdown(results: dict, png: Path, md_path: Path) -> str:
     out += _phase_table(results) + [""]
     out += ["## Search (Pagefind, headless Chromium)", ""] + _search_lines(results) + [""]
     out += _bytes_lines(sizes)
+    out += _history_lines(sizes)
     hugo_rows = [
         f"{s['days']} days: {s.get('hugo_pages') or '?'} pages, {s['hugo_files']:,} files, "
         f"{s['hugo_disk'] / MB:.0f} MB"

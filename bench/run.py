@@ -44,11 +44,14 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(REPO))
 CODE = REPO  # the code snapshot the builds run (see snapshot_code)
 
+import history_sim
 import hugo_site
 import measure
 import realshape
 import report
 import synth
+
+from generator import store
 
 T0 = time.perf_counter()
 BUILT = re.compile(
@@ -78,7 +81,7 @@ def archive(
         "days": days,
         "per_day": "real" if real else per_day,
         "seed": seed,
-        "synth": source_digest("synth.py", *(["realshape.py"] if real else [])),
+        "synth": source_digest("synth.py", *(["realshape.py", "history_sim.py"] if real else [])),
         **({"captures": sorted(p.name for p in captures.glob("*.json"))} if real else {}),
     }
     content, extra = folder / "content", folder / "extra"
@@ -92,6 +95,9 @@ def archive(
         if real:
             dates = realshape.generate(content, seed=seed, captures=captures)
             realshape.next_day(extra, dates, seed=seed, captures=captures)
+            # The upvote history a daily publish would have recorded (issue 23).
+            points = history_sim.write(content, store.load_all(content))
+            log(f"{days} days: {points:,} history points")
         else:
             dates = synth.generate(content, days, per_day, seed=seed)
             synth.next_day(extra, dates, per_day, seed=seed)
@@ -153,10 +159,12 @@ def fresh_project(root: Path, content: Path, extra: Path | None = None) -> Path:
 
 
 def add_day(root: Path, day_file: Path) -> None:
-    """Put a day file into root/content/ as a fetch would: a new file, modified now."""
+    """Put a day file into root/content/ as a fetch would: a new file, modified now, and,
+    where the archive has an upvote history, the run's line for the day's papers."""
     target = root / "content" / day_file.parent.name / day_file.name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(day_file, target)
+    history_sim.add_run(root / "content", store.load_day(target))
 
 
 QUIET = {"busy_percent": 20.0, "max_wait": 120.0}
@@ -295,6 +303,7 @@ def bench_size(days: int, args: argparse.Namespace, search_here: bool, results: 
                 parts=parts, paper_page=measure.paper_page_anatomy(ours / "site"),
                 **measure.entries(ours / "site"),
             )
+            size["history"] = {**history_sim.disk_bytes(content), **history_sim.site_bytes(ours / "site")}
             pf_files = parts["Pagefind index"]["files"]
             pf_disk = parts["Pagefind index"]["disk"]
             size.update(pagefind_files=pf_files, pagefind_disk=pf_disk)
