@@ -47,15 +47,19 @@ class BuildReport:
         log.info("%-8s %.2f s", name, self.seconds[name])
 
 
-def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | None = None) -> BuildReport:
+def build(
+    paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | None = None
+) -> BuildReport:
     """Build the whole site from content/ and publish it as site/."""
     report = BuildReport()
     notify = on_step or (lambda _name: None)
     missing = [p for p in (paths.content, paths.templates) if not p.is_dir()]
     if missing:  # checked before the lock: a wrong folder must not get our files
-        raise BuildError(f"{paths.root}: not a Daily Papers project (no "
-                         + " or ".join(str(p.relative_to(paths.root)) + "/" for p in missing)
-                         + ")")
+        raise BuildError(
+            f"{paths.root}: not a Daily Papers project (no "
+            + " or ".join(str(p.relative_to(paths.root)) + "/" for p in missing)
+            + ")"
+        )
     lock = exclusive_lock(paths.root / ".dailypapers-build.lock", "build", wait=600)
     with lock, _undo_on_failure(paths):
         site.clean_leftovers(paths)
@@ -82,15 +86,28 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
         try:
             # Forked steps: each is waited for (or, when the build fails, ended) on leaving.
             with ExitStack() as jobs:
-                job = _related(paths, config, archive, report, notify, jobs) if incremental else None
+                job = (
+                    _related(paths, config, archive, report, notify, jobs) if incremental else None
+                )
                 notify("start search indexing")
                 with report.step("search"):  # Pagefind runs in the background from here on
                     index = search.SearchIndex(archive, paths.build / "search").start()
                 if not incremental:
                     job = _related(paths, config, archive, report, notify, jobs)
-                _from_groups_on(paths, config, archive, index, report, notify, job, jobs,
-                                fork=incremental, new_site=new_site, listing=listing,
-                                records=records)
+                _from_groups_on(
+                    paths,
+                    config,
+                    archive,
+                    index,
+                    report,
+                    notify,
+                    job,
+                    jobs,
+                    fork=incremental,
+                    new_site=new_site,
+                    listing=listing,
+                    records=records,
+                )
         finally:
             gc.unfreeze()  # the archive is the caller's to free again
             if index is not None:  # no Pagefind run outlives the build (and its lock)
@@ -99,22 +116,45 @@ def build(paths: Paths, config: SiteConfig, on_step: Callable[[str], None] | Non
 
 
 def _related(
-    paths: Paths, config: SiteConfig, archive: pages.Archive, report: BuildReport,
-    notify: Callable[[str], None], jobs: ExitStack,
+    paths: Paths,
+    config: SiteConfig,
+    archive: pages.Archive,
+    report: BuildReport,
+    notify: Callable[[str], None],
+    jobs: ExitStack,
 ) -> Forked[related.Related] | None:
     notify("find related papers")
     with report.step("related"):  # forked, while groups, feeds and JSON are made
-        return jobs.enter_context(Forked(
-            "related", related.related_papers, list(archive.papers.values()),
-            config.pages.related, paths.build / "related.json", early=True,
-            nice=0,  # the pages wait for it: not behind the other forked steps
-        )) if config.pages.related else None
+        return (
+            jobs.enter_context(
+                Forked(
+                    "related",
+                    related.related_papers,
+                    list(archive.papers.values()),
+                    config.pages.related,
+                    paths.build / "related.json",
+                    early=True,
+                    nice=0,  # the pages wait for it: not behind the other forked steps
+                )
+            )
+            if config.pages.related
+            else None
+        )
 
 
 def _from_groups_on(
-    paths: Paths, config: SiteConfig, archive: pages.Archive, index: search.SearchIndex,
-    report: BuildReport, notify: Callable[[str], None], job: Forked[related.Related] | None,
-    jobs: ExitStack, fork: bool, new_site: Path, listing: Prescan, records: FolderRecords,
+    paths: Paths,
+    config: SiteConfig,
+    archive: pages.Archive,
+    index: search.SearchIndex,
+    report: BuildReport,
+    notify: Callable[[str], None],
+    job: Forked[related.Related] | None,
+    jobs: ExitStack,
+    fork: bool,
+    new_site: Path,
+    listing: Prescan,
+    records: FolderRecords,
 ) -> None:
     # A daily update forks the JSON export and the feeds, so that they are made while the
     # pages and MkDocs run here on the other core. A first build makes them here: related
@@ -122,22 +162,29 @@ def _from_groups_on(
     # cores busy (forking then cost the full build ~20 s at 1,000 days, measured).
     notify("export JSON")
     with report.step("export"):
-        api_job = jobs.enter_context(Forked("export", export.write_api, archive,
-                                            paths.build / "api", fork=fork))
+        api_job = jobs.enter_context(
+            Forked("export", export.write_api, archive, paths.build / "api", fork=fork)
+        )
     notify("group papers")
     with report.step("groups"):
         groups = archive.groups(config.pages)
     notify("write feeds")
     with report.step("feeds"):
-        feeds_job = jobs.enter_context(Forked("feeds", feeds.write_all, archive, groups,
-                                              config, paths.build / "feeds", fork=fork))
+        feeds_job = jobs.enter_context(
+            Forked(
+                "feeds", feeds.write_all, archive, groups, config, paths.build / "feeds", fork=fork
+            )
+        )
     with report.step("related-wait"):
         similar = job.result() if job is not None else {}
     notify("write pages")
     with report.step("pages"):
         renderer = pages.PageRenderer(config, paths.templates)
         written = pages.write_pages(
-            renderer, renderer.plan(archive, groups, similar), paths.docs, paths.assets,
+            renderer,
+            renderer.plan(archive, groups, similar),
+            paths.docs,
+            paths.assets,
             paths.build / "pages-manifest.json",
         )
         report.pages_written = written.written
@@ -172,6 +219,8 @@ def _undo_on_failure(paths: Paths) -> Iterator[None]:
             site.clean_leftovers(paths)
         if isinstance(exc, OSError):
             where = exc.filename or paths.root
-            raise BuildError(f"{where}: cannot write: {exc.strerror or exc}; "
-                             f"the published {paths.site} is untouched") from None
+            raise BuildError(
+                f"{where}: cannot write: {exc.strerror or exc}; "
+                f"the published {paths.site} is untouched"
+            ) from None
         raise

@@ -32,14 +32,20 @@ def _context(root: Path, *, project: bool = False):
 
     paths = Paths(root.resolve())
     if project:
-        missing = [p.name + "/" for p in (paths.content, paths.config_file.parent) if not p.is_dir()]
+        missing = [
+            p.name + "/" for p in (paths.content, paths.config_file.parent) if not p.is_dir()
+        ]
         if not paths.root.is_dir():
-            raise GeneratorError(f"{paths.root}: no such folder (--root names the project "
-                                 "folder, holding content/ and site_config/)")
+            raise GeneratorError(
+                f"{paths.root}: no such folder (--root names the project "
+                "folder, holding content/ and site_config/)"
+            )
         if missing:
-            raise GeneratorError(f"{paths.root}: not a Daily Papers project (no "
-                                 f"{' or '.join(missing)} here); run it in the project folder "
-                                 "or pass --root")
+            raise GeneratorError(
+                f"{paths.root}: not a Daily Papers project (no "
+                f"{' or '.join(missing)} here); run it in the project folder "
+                "or pass --root"
+            )
     return paths, load_config(paths)
 
 
@@ -71,11 +77,20 @@ def cli(verbose: int) -> None:
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="First day of a range.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
 @click.option("--api", help="API base URL [env DAILYPAPERS_API; site.yml `api`].")
-@click.option("--yes", is_flag=True,
-              help="Go ahead with a range longer than site.yml fetch.max_range_days (400).")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Go ahead with a range longer than site.yml fetch.max_range_days (400).",
+)
 @root_option
-def fetch(one_day: dt.datetime | None, start: dt.datetime | None, end: dt.datetime | None,
-          api: str | None, yes: bool, root: Path) -> None:
+def fetch(
+    one_day: dt.datetime | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    api: str | None,
+    yes: bool,
+    root: Path,
+) -> None:
     """Fetch featured days from the Hugging Face API into content/.
 
     Without dates: today (Hugging Face's day, which rolls over at 21:30 New York time)
@@ -127,8 +142,11 @@ def _in_window(name: str, value: dt.datetime | None) -> None:
     from generator.models import FIRST_DAY, LAST_DAY
 
     if value is not None and not FIRST_DAY <= value.date() <= LAST_DAY:
-        raise click.BadParameter(f"{value.date()} is outside {FIRST_DAY} to {LAST_DAY} (Daily Papers "
-                                 "lists days from 2023-05-04 on)", param_hint=name)
+        raise click.BadParameter(
+            f"{value.date()} is outside {FIRST_DAY} to {LAST_DAY} (Daily Papers "
+            "lists days from 2023-05-04 on)",
+            param_hint=name,
+        )
 
 
 def _confirm_range(update, days: list[dt.date], settings, yes: bool) -> None:
@@ -136,14 +154,19 @@ def _confirm_range(update, days: list[dt.date], settings, yes: bool) -> None:
     if len(days) <= settings.max_range_days:
         return
     requests, seconds = update.estimate(len(days), settings)
-    click.echo(f"{len(days):,} days from {days[0]} to {days[-1]}: at least {requests:,} "
-               f"requests, at least {_duration(seconds)} at the rate limit "
-               f"({settings.rate_limit} per {settings.rate_window:g} s).", err=True)
+    click.echo(
+        f"{len(days):,} days from {days[0]} to {days[-1]}: at least {requests:,} "
+        f"requests, at least {_duration(seconds)} at the rate limit "
+        f"({settings.rate_limit} per {settings.rate_window:g} s).",
+        err=True,
+    )
     if not yes:
         from generator.errors import GeneratorError
 
-        raise GeneratorError(f"{len(days):,} days is more than fetch.max_range_days "
-                             f"({settings.max_range_days}); add --yes to fetch them")
+        raise GeneratorError(
+            f"{len(days):,} days is more than fetch.max_range_days "
+            f"({settings.max_range_days}); add --yes to fetch them"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -202,8 +225,12 @@ def _run_build(root: Path):
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--watch/--no-watch", default=True, show_default=True,
-              help="Rebuild when content/ or site_config/ change.")
+@click.option(
+    "--watch/--no-watch",
+    default=True,
+    show_default=True,
+    help="Rebuild when content/ or site_config/ change.",
+)
 @root_option
 def serve(host: str, port: int, watch: bool, root: Path) -> None:
     """Build, then serve site/ on a local address, rebuilding on changes.
@@ -223,9 +250,12 @@ def serve(host: str, port: int, watch: bool, root: Path) -> None:
 
 
 @cli.command()
-@click.option("--fix", is_flag=True,
-              help="First rewrite what is mechanically fixable (unquoted ids, key order, "
-                   "whitespace), atomically; comments in rewritten files are not kept.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="First rewrite what is mechanically fixable (unquoted ids, key order, "
+    "whitespace), atomically; comments in rewritten files are not kept.",
+)
 @root_option
 def check(fix: bool, root: Path) -> None:
     """Validate every file in content/ and report every problem at once.
@@ -262,31 +292,58 @@ def check(fix: bool, root: Path) -> None:
     if problems:
         raise ContentError.listing(problems)
     points = sum(map(len, recorded.values()))
-    click.echo(f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s), "
-               f"{points:,} history point(s): all valid")
-
+    click.echo(
+        f"{len(days)} day file(s), {sum(len(d.papers) for d in days)} paper(s), "
+        f"{points:,} history point(s): all valid"
+    )
 
 
 @cli.command()
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]),
-              help="The day to send (default: the latest finished day stored).")
-@click.option("--top", type=click.IntRange(1, 100), help="Papers in the digest [site.yml digest.top].")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the message to this .eml file.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="The day to send (default: the latest finished day stored).",
+)
+@click.option(
+    "--top", type=click.IntRange(1, 100), help="Papers in the digest [site.yml digest.top]."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the message to this .eml file.",
+)
 @click.option("--send", is_flag=True, help="Send it by SMTP to every recipient not sent this day.")
-@click.option("--to", "to", multiple=True, metavar="ADDRESS",
-              help="Recipient (repeatable); replaces the subscribers file for this run.")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Recipient (repeatable); replaces the subscribers file for this run.",
+)
 @click.option("--smtp-host", help="SMTP server [site.yml digest.smtp_host].")
 @click.option("--smtp-port", type=click.IntRange(1, 65535), help="SMTP port [digest.smtp_port].")
-@click.option("--smtp-security", type=click.Choice(["starttls", "ssl", "none"]),
-              envvar="DAILYPAPERS_SMTP_SECURITY", show_envvar=True,
-              help="TLS: STARTTLS, implicit TLS, or none (a local test server) "
-                   "[digest.smtp_security].")
+@click.option(
+    "--smtp-security",
+    type=click.Choice(["starttls", "ssl", "none"]),
+    envvar="DAILYPAPERS_SMTP_SECURITY",
+    show_envvar=True,
+    help="TLS: STARTTLS, implicit TLS, or none (a local test server) [digest.smtp_security].",
+)
 @click.option("--send-empty", is_flag=True, help="Send even when the day has no papers.")
 @root_option
-def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: bool,
-           to: tuple[str, ...], smtp_host: str | None, smtp_port: int | None,
-           smtp_security: str | None, send_empty: bool, root: Path) -> None:
+def digest(
+    day: dt.datetime | None,
+    top: int | None,
+    out: Path | None,
+    send: bool,
+    to: tuple[str, ...],
+    smtp_host: str | None,
+    smtp_port: int | None,
+    smtp_security: str | None,
+    send_empty: bool,
+    root: Path,
+) -> None:
     """Email the day's top papers: print, write (--out) or send (--send) the digest.
 
     Without --out or --send, prints the plain-text part. With --send, each recipient
@@ -310,12 +367,18 @@ def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: boo
     bad = [address for address in to if mailer.parse_recipient(address) is None]
     if bad:
         raise GeneratorError(
-            "--to: not an email address: " + ", ".join(repr(a) for a in bad)
-            + ' (write me@example.org or "Name <me@example.org>")')
+            "--to: not an email address: "
+            + ", ".join(repr(a) for a in bad)
+            + ' (write me@example.org or "Name <me@example.org>")'
+        )
     to = tuple(mailer.parse_recipient(address) or address for address in to)
     paths, config = _context(root, project=True)
-    overrides = {"top": top, "smtp_host": smtp_host, "smtp_port": smtp_port,
-                 "smtp_security": smtp_security}
+    overrides = {
+        "top": top,
+        "smtp_host": smtp_host,
+        "smtp_port": smtp_port,
+        "smtp_security": smtp_security,
+    }
     settings = config.digest.model_copy(update={k: v for k, v in overrides.items() if v})
     config = config.model_copy(update={"digest": settings})
     letter = compose.compose(paths, config, day.date() if day else None)
@@ -331,16 +394,21 @@ def digest(day: dt.datetime | None, top: int | None, out: Path | None, send: boo
         return
     recipients = list(to) or mailer.read_subscribers(paths.root / settings.subscribers)
     report = mailer.send(letter, recipients, paths.root / settings.state_file)
-    click.echo(f"{letter.day}: sent to {len(report.sent)}, {len(report.skipped)} already sent, "
-               f"{len(report.failed)} failed")
+    click.echo(
+        f"{letter.day}: sent to {len(report.sent)}, {len(report.skipped)} already sent, "
+        f"{len(report.failed)} failed"
+    )
     if report.failed:
-        raise GeneratorError("not sent to " + "; ".join(f"{a}: {why}" for a, why in report.failed.items()))
+        raise GeneratorError(
+            "not sent to " + "; ".join(f"{a}: {why}" for a, why in report.failed.items())
+        )
 
 
 def _write_eml(out: Path, message) -> None:
     from generator.fsutil import atomic_write
 
     atomic_write(out, bytes(message))
+
 
 def main() -> None:
     cli(prog_name="python -m generator")

@@ -19,8 +19,9 @@ class _Section(BaseModel):
 
 class FetchSettings(_Section):
     days: int = Field(4, ge=1, le=60, description="default: today and the days before it")
-    refresh_days: int = Field(14, ge=0, le=366,
-                              description="default: also re-poll the last N stored days")
+    refresh_days: int = Field(
+        14, ge=0, le=366, description="default: also re-poll the last N stored days"
+    )
     timeout: float = Field(30.0, gt=0, description="seconds per request")
     retries: int = Field(5, ge=0, le=20, description="retries of 408/429/5xx and timeouts")
     max_wait: float = Field(120.0, ge=0, description="cap on one backoff or Retry-After wait")
@@ -54,8 +55,9 @@ class FeedSettings(_Section):
 
 class PageSettings(_Section):
     trending_days: int = Field(7, ge=1, le=366, description="days the trending page covers")
-    rising_days: int = Field(14, ge=1, le=366,
-                             description="featured days whose papers the Rising page ranks")
+    rising_days: int = Field(
+        14, ge=1, le=366, description="featured days whose papers the Rising page ranks"
+    )
     period_top: int = Field(20, ge=1, le=500, description="cards on week/month pages")
     topic_min_papers: int = Field(10, ge=1, description="papers a keyword needs for a page")
     list_limit: int = Field(50, ge=1, le=1000, description="papers on a topic/org page")
@@ -71,7 +73,9 @@ class DigestSettings(_Section):
 
     top: int = Field(10, ge=1, le=100, description="papers in one digest")
     from_address: str = Field("Daily Papers <digest@example.org>", min_length=3)
-    subject: str = Field("{title}: top papers of {date}", description="fields {title} {date} {count}")
+    subject: str = Field(
+        "{title}: top papers of {date}", description="fields {title} {date} {count}"
+    )
     smtp_host: str = "localhost"
     smtp_port: int = Field(0, ge=0, le=65535, description="0: 587, 465 with ssl, 25 with none")
     smtp_security: str = Field("starttls", pattern="^(starttls|ssl|none)$")
@@ -223,8 +227,9 @@ def load_config(paths: Paths) -> SiteConfig:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ContentError(f"{config_file}: not UTF-8 text: byte {exc.start}: "
-                               f"{exc.reason}") from None
+            raise ContentError(
+                f"{config_file}: not UTF-8 text: byte {exc.start}: {exc.reason}"
+            ) from None
         data = load_yaml(config_file, text)
         if data is None:
             data = {}

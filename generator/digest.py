@@ -78,8 +78,11 @@ class Digest:
             "day": self.day,
             "entries": self.entries,
             "day_url": absolute_url(site, day_doc(self.day)),
-            "feeds": {"RSS": site + feeds.RSS_FILE, "Atom": site + feeds.ATOM_FILE,
-                      "JSON Feed": site + feeds.JSON_FILE},
+            "feeds": {
+                "RSS": site + feeds.RSS_FILE,
+                "Atom": site + feeds.ATOM_FILE,
+                "JSON Feed": site + feeds.JSON_FILE,
+            },
             "unsubscribe": self.unsubscribe_link(recipient),
         }
         try:
@@ -103,7 +106,9 @@ class Digest:
         if unsubscribe.startswith("https://"):  # RFC 8058: one-click needs an HTTPS URI
             msg["List-Unsubscribe-Post"] = ONE_CLICK
         msg.set_content(self.render("email.txt.j2", recipient), charset="utf-8")
-        msg.add_alternative(self.render("email.html.j2", recipient), subtype="html", charset="utf-8")
+        msg.add_alternative(
+            self.render("email.html.j2", recipient), subtype="html", charset="utf-8"
+        )
         return msg
 
 

@@ -48,18 +48,31 @@ def write_api(archive: Archive, cache: Path) -> OutputCache:
         ranked = day.ranked()
         gains = [gained.get(paper.id) for paper in ranked]
         if not out.fresh(name, f"{day.model_dump_json()}|{gains}"):
-            papers = [{**paper.model_dump(mode="json"), "gain_24h": gain}
-                      for paper, gain in zip(ranked, gains, strict=True)]
-            out.write(name, _dumps({"version": FORMAT_VERSION, "date": day.date.isoformat(),
-                                    "papers": papers}))
+            papers = [
+                {**paper.model_dump(mode="json"), "gain_24h": gain}
+                for paper, gain in zip(ranked, gains, strict=True)
+            ]
+            out.write(
+                name,
+                _dumps({"version": FORMAT_VERSION, "date": day.date.isoformat(), "papers": papers}),
+            )
     for pid, paper in archive.papers.items():
         name = f"papers/{pid}.json"
         if not out.fresh(name, archive.paper_key(pid)):
             featured = [d.isoformat() for d in archive.featured[pid]]
             points = [[format_time(p.t), p.up, p.c] for p in archive.history.get(pid, ())]
-            out.write(name, _dumps({"version": FORMAT_VERSION, "featured": featured,
-                                    "paper": paper.model_dump(mode="json"),
-                                    "history_fields": HISTORY_FIELDS, "history": points}))
+            out.write(
+                name,
+                _dumps(
+                    {
+                        "version": FORMAT_VERSION,
+                        "featured": featured,
+                        "paper": paper.model_dump(mode="json"),
+                        "history_fields": HISTORY_FIELDS,
+                        "history": points,
+                    }
+                ),
+            )
     index_data = _dumps({"version": FORMAT_VERSION, "days": index})
     if not out.fresh("index.json", index_data.decode()):
         out.write("index.json", index_data)

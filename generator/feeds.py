@@ -99,21 +99,26 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
 
     def emit(items: list[FeedItem], path: str, title: str | None, files: dict[str, str]) -> None:
         key = f"{path}|{title}|{files}|" + "|".join(
-            f"{i.featured}{i.at}{archive.paper_key(i.paper.id)}" for i in items)
+            f"{i.featured}{i.at}{archive.paper_key(i.paper.id)}" for i in items
+        )
         stale = [name for name in files.values() if not out.fresh(path + name, key)]
         for kind, name in files.items():
             titles[path + name] = opml.format_title(title or config.title, kind)
         if stale:
-            for name, data in render_feeds(items, config, path=path, title=title,
-                                           files=files).items():
+            for name, data in render_feeds(
+                items, config, path=path, title=title, files=files
+            ).items():
                 out.write(name, data)
 
     emit(latest_items(archive.days, settings.items), "", None, ALL_FORMATS)
     for threshold in settings.top:
-        emit(crossing_items(archive, threshold, settings.top_items), "feeds/",
-             f"{config.title}: {threshold}+ upvotes", {"rss": f"top-{threshold}.xml"})
-    emit(rising_items(archive, config), "feeds/", f"{config.title}: rising",
-         {"rss": RISING_FILE})
+        emit(
+            crossing_items(archive, threshold, settings.top_items),
+            "feeds/",
+            f"{config.title}: {threshold}+ upvotes",
+            {"rss": f"top-{threshold}.xml"},
+        )
+    emit(rising_items(archive, config), "feeds/", f"{config.title}: rising", {"rss": RISING_FILE})
     days = [day for day in archive.days if day.papers][-settings.daily_items :][::-1]
     titles[DAILY_FILE] = f"{config.title}: one item a day"
     if not out.fresh(DAILY_FILE, "|".join(day.model_dump_json() for day in days)):
@@ -121,8 +126,12 @@ def write_all(archive: Archive, groups: Groups, config: SiteConfig, cache: Path)
     for folder, what, kind in (("topics", "topic", groups.topics), ("orgs", "", groups.orgs)):
         for slug, group in kind.items():
             label = f"{what} {group.label}".strip()
-            emit(newest_items(group.ids, archive, settings.topic_items), f"{folder}/{slug}/",
-                 f"{config.title}: {label}", {"rss": RSS_FILE, "atom": ATOM_FILE})
+            emit(
+                newest_items(group.ids, archive, settings.topic_items),
+                f"{folder}/{slug}/",
+                f"{config.title}: {label}",
+                {"rss": RSS_FILE, "atom": ATOM_FILE},
+            )
     # Last: from the feeds asked for above, so a feed added to this function is listed too.
     written = [name for name in out.keys if name.endswith(opml.FEED_SUFFIXES)]
     listing = opml.document(config, {name: titles.get(name, name) for name in written})
@@ -153,8 +162,9 @@ def crossing_items(archive: Archive, threshold: int, limit: int) -> list[FeedIte
             at = day
         if at is not None:
             found.append((at, pid))
-    best = heapq.nsmallest(max(limit, 0), found, key=lambda f: (
-        -f[0].timestamp(), -papers[f[1]].upvotes, f[1]))
+    best = heapq.nsmallest(
+        max(limit, 0), found, key=lambda f: (-f[0].timestamp(), -papers[f[1]].upvotes, f[1])
+    )
     return [FeedItem(papers[pid], featured[pid][0], at) for at, pid in best]
 
 
@@ -162,17 +172,21 @@ def rising_items(archive: Archive, config: SiteConfig) -> list[FeedItem]:
     """feeds/rising.xml: the Rising page's papers (trends.rising), most gained first, the
     first `feeds.top_items`; each dated by its first featured day, like every entry, so a
     paper's entry keeps its id and date while its gain moves it up and down."""
-    _days, ranked = trends.rising_window(archive.listed, archive.history,
-                                         config.pages.rising_days)
-    return [FeedItem(archive.papers[pid], archive.featured[pid][0])
-            for pid, _gain in ranked[: config.feeds.top_items]]
+    _days, ranked = trends.rising_window(archive.listed, archive.history, config.pages.rising_days)
+    return [
+        FeedItem(archive.papers[pid], archive.featured[pid][0])
+        for pid, _gain in ranked[: config.feeds.top_items]
+    ]
 
 
 def newest_items(ids: Iterable[str], archive: Archive, limit: int) -> list[FeedItem]:
     """The papers among `ids` featured most recently (by first featured day), newest first."""
     papers, featured = archive.papers, archive.featured
-    best = heapq.nsmallest(max(limit, 0), ids, key=lambda pid: (
-        -featured[pid][0].toordinal(), -papers[pid].upvotes, pid))
+    best = heapq.nsmallest(
+        max(limit, 0),
+        ids,
+        key=lambda pid: (-featured[pid][0].toordinal(), -papers[pid].upvotes, pid),
+    )
     return [FeedItem(papers[pid], featured[pid][0]) for pid in best]
 
 
@@ -193,8 +207,10 @@ def render_feeds(
     base = config.site_url + quote(path, safe="/")
     feed_title = _xml_safe(title if title is not None else config.title) or GENERATOR
     makers = {"rss": _rss, "atom": _atom, "json": _json_feed}
-    return {path + name: makers[kind](items, config, base, feed_title, name, path + name)
-            for kind, name in (files or ALL_FORMATS).items()}
+    return {
+        path + name: makers[kind](items, config, base, feed_title, name, path + name)
+        for kind, name in (files or ALL_FORMATS).items()
+    }
 
 
 def entry_id(feed: str, paper_id: str) -> str:
@@ -269,8 +285,10 @@ def _entry_date(item: FeedItem) -> dt.datetime:
 
 def _counts(paper: Paper) -> str:
     """The counts at build time, e.g. "▲ 60 upvotes · 3 comments"."""
+
     def plural(n: int, word: str) -> str:
         return f"{n:,} {word}{'' if n == 1 else 's'}"
+
     return f"▲ {plural(paper.upvotes, 'upvote')} · {plural(paper.comments, 'comment')}"
 
 
@@ -360,16 +378,19 @@ def _add_thumbnail(fe: FeedEntry, paper: Paper, *, enclosure: bool) -> None:
             fe.enclosure(thumbnail[0], str(UNKNOWN_LENGTH), thumbnail[1])
 
 
-def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str,
-         feed: str) -> bytes:
+def _rss(
+    items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str, feed: str
+) -> bytes:
     """Return the RSS 2.0 document; descriptions are HTML-escaped plain text."""
     fg = _generator(config, base, title, base + name, "application/rss+xml")
     fg.load_extension("dc", atom=False, rss=True)  # dc:creator: RSS <author> needs an email
     fg.load_extension("media", atom=False, rss=True)
     for item in items:
         fe = _add_common(fg, item, config, feed)
-        fe.description(f"<p>{html.escape(_counts(item.paper))}</p>"
-                       f"<p>{html.escape(_xml_safe(item.paper.summary))}</p>")
+        fe.description(
+            f"<p>{html.escape(_counts(item.paper))}</p>"
+            f"<p>{html.escape(_xml_safe(item.paper.summary))}</p>"
+        )
         if byline := _byline(item.paper):
             fe.dc.dc_creator(byline)
         _add_thumbnail(fe, item.paper, enclosure=True)
@@ -377,8 +398,9 @@ def _rss(items: list[FeedItem], config: SiteConfig, base: str, title: str, name:
     return fg.rss_str(pretty=True)
 
 
-def _atom(items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str,
-          feed: str) -> bytes:
+def _atom(
+    items: list[FeedItem], config: SiteConfig, base: str, title: str, name: str, feed: str
+) -> bytes:
     """Return the Atom document; summaries are type="text"."""
     fg = _generator(config, base, title, base + name, "application/atom+xml")
     fg.load_extension("media", atom=True, rss=False)

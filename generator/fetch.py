@@ -37,8 +37,19 @@ USER_AGENT = "dailypapers/0.1"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE = 0.5
 #: Fields read from item["paper"] first, then from the item itself.
-_EITHER_LEVEL = ("ai_summary", "ai_keywords", "githubRepo", "githubStars", "projectPage",
-                 "organization", "title", "summary", "id", "githubRepoAddedBy", "ai_summary_model")
+_EITHER_LEVEL = (
+    "ai_summary",
+    "ai_keywords",
+    "githubRepo",
+    "githubStars",
+    "projectPage",
+    "organization",
+    "title",
+    "summary",
+    "id",
+    "githubRepoAddedBy",
+    "ai_summary_model",
+)
 _RETRY_EXCEPTIONS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
@@ -63,7 +74,9 @@ def _parse_items(items: object, source: str, offset: int) -> tuple[list[Paper], 
             rejections.append(f"item {i}: unusable ({type(exc).__name__}: {exc})"[:300])
             continue
         if paper.id in seen:
-            log.info("%s: item %d: paper %s is listed twice; keeping the first", source, i, paper.id)
+            log.info(
+                "%s: item %d: paper %s is listed twice; keeping the first", source, i, paper.id
+            )
             continue
         seen.add(paper.id)
         papers.append(paper)
@@ -85,17 +98,22 @@ def _to_paper(item: object) -> Paper:
         raise ValueError(f"id {paper_id!r} is not an arXiv id string")
     try:
         return Paper(
-            id=paper_id, title=get("title"),  # type: ignore[arg-type]  # pydantic checks it
+            id=paper_id,
+            title=get("title"),  # type: ignore[arg-type]  # pydantic checks it
             summary=_first(get("summary"), ""),
             authors=_authors(inner.get("authors")),
             published=_date(_first(inner.get("publishedAt"), item.get("publishedAt"))),
             upvotes=_first(inner.get("upvotes"), 0),
             comments=_first(item.get("numComments"), 0),
             organization=_organization(get("organization")),
-            submitted_by=_first(_submitter(item.get("submittedBy")),
-                            _submitter(inner.get("submittedOnDailyBy"), "user")),
-            github=_url(get("githubRepo")), github_stars=_count(get("githubStars")),
-            project_page=_url(get("projectPage")), ai_summary=_optional(get("ai_summary"), str),
+            submitted_by=_first(
+                _submitter(item.get("submittedBy")),
+                _submitter(inner.get("submittedOnDailyBy"), "user"),
+            ),
+            github=_url(get("githubRepo")),
+            github_stars=_count(get("githubStars")),
+            project_page=_url(get("projectPage")),
+            ai_summary=_optional(get("ai_summary"), str),
             keywords=_strings(get("ai_keywords")),
             thumbnail=_url(_first(item.get("thumbnail"), item.get("mediaUrl"))),
             submitted_at=_timestamp(inner.get("submittedOnDailyAt")),
@@ -175,7 +193,8 @@ def _authors(value: Any) -> Any:
     if not isinstance(value, list):
         return value
     return [
-        a["name"] for a in value
+        a["name"]
+        for a in value
         if isinstance(a, dict) and isinstance(a.get("name"), str) and a.get("hidden") is not True
     ]
 
@@ -193,8 +212,10 @@ def _organization(value: Any) -> Organization | None:
     if not isinstance(value, dict):
         return None
     try:
-        return Organization(name=value.get("name"),  # type: ignore[arg-type]  # checked there
-                            fullname=_optional(value.get("fullname"), str))
+        return Organization(
+            name=value.get("name"),  # type: ignore[arg-type]  # checked there
+            fullname=_optional(value.get("fullname"), str),
+        )
     except ValidationError:
         log.info("dropped a malformed organization: %r", str(value)[:80])
         return None
@@ -245,13 +266,18 @@ def _header_wait(headers: httpx.Headers) -> float | None:
 
 
 def _status_error(url: str, response: httpx.Response, body: bytes, day: dt.date) -> FetchError:
-    reason = {400: f"the API rejected date {day}", 401: "the token was refused",
-              403: "access denied", 404: "not found"}.get(response.status_code)
+    reason = {
+        400: f"the API rejected date {day}",
+        401: "the token was refused",
+        403: "access denied",
+        404: "not found",
+    }.get(response.status_code)
     reason = reason or response.reason_phrase or "unexpected status"
     text = body[:200].decode("utf-8", "replace")
     detail = "".join(c for c in " ".join(text.split()) if c.isprintable())
-    return FetchError(f"{url}: HTTP {response.status_code} ({reason})"
-                      + (f": {detail}" if detail else ""))
+    return FetchError(
+        f"{url}: HTTP {response.status_code} ({reason})" + (f": {detail}" if detail else "")
+    )
 
 
 class FetchAborted(FetchError):
@@ -287,15 +313,17 @@ def decode_json(body: bytes, source: str, max_depth: int) -> Any:
     try:
         data = json.loads(body, parse_int=_int, parse_constant=_Unusable)
     except RecursionError:
-        raise FetchError(f"{source}: the answer nests deeper than fetch.max_json_depth "
-                         f"({max_depth})") from None
+        raise FetchError(
+            f"{source}: the answer nests deeper than fetch.max_json_depth ({max_depth})"
+        ) from None
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         text = body[:40].decode("utf-8", "replace")
         what = f"starts with {text + '…' * (len(body) > 40)!r}" if body else "empty body"
         raise FetchError(f"{source}: the answer is not JSON ({what}; {exc})") from None
     if _depth(data, max_depth) > max_depth:
-        raise FetchError(f"{source}: the answer nests deeper than fetch.max_json_depth "
-                         f"({max_depth})")
+        raise FetchError(
+            f"{source}: the answer nests deeper than fetch.max_json_depth ({max_depth})"
+        )
     return data
 
 
@@ -309,8 +337,7 @@ def _depth(data: Any, limit: int) -> int:
             if deepest > limit:
                 return deepest
             children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children
-                         if isinstance(child, dict | list))
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
@@ -341,8 +368,11 @@ class _Deadline:
 
 
 DEADLINE_PASSED = "the request's deadline passed (fetch.request_deadline)"
-_DEADLINE_ERRORS = {"connect": httpcore.ConnectTimeout, "read": httpcore.ReadTimeout,
-                    "write": httpcore.WriteTimeout}
+_DEADLINE_ERRORS = {
+    "connect": httpcore.ConnectTimeout,
+    "read": httpcore.ReadTimeout,
+    "write": httpcore.WriteTimeout,
+}
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -364,10 +394,12 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._stream.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        stream = self._stream.start_tls(ssl_context, server_hostname,
-                                        self._deadline.clip(timeout, "connect"))
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        stream = self._stream.start_tls(
+            ssl_context, server_hostname, self._deadline.clip(timeout, "connect")
+        )
         return _DeadlineStream(stream, self._deadline)
 
     def get_extra_info(self, info: str) -> Any:
@@ -379,17 +411,25 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend = httpcore.SyncBackend()
         self._deadline = deadline
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Any = None) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, self._deadline.clip(timeout, "connect"),
-                                           local_address, socket_options)
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._backend.connect_tcp(
+            host, port, self._deadline.clip(timeout, "connect"), local_address, socket_options
+        )
         return _DeadlineStream(stream, self._deadline)
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Any = None) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
         stream = self._backend.connect_unix_socket(
-            path, self._deadline.clip(timeout, "connect"), socket_options)
+            path, self._deadline.clip(timeout, "connect"), socket_options
+        )
         return _DeadlineStream(stream, self._deadline)
 
     def sleep(self, seconds: float) -> None:
@@ -401,8 +441,9 @@ class _DeadlineTransport(httpx.HTTPTransport):
 
     def __init__(self, deadline: _Deadline) -> None:
         super().__init__()
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
-                                             network_backend=_DeadlineBackend(deadline))
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(), network_backend=_DeadlineBackend(deadline)
+        )
 
 
 def _unresolved(exc: BaseException) -> socket.gaierror | None:
@@ -433,15 +474,23 @@ class Fetcher:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._client = httpx.Client(headers=headers, timeout=settings.timeout,
-                                    follow_redirects=True, max_redirects=5,
-                                    transport=_DeadlineTransport(self._deadline))
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=settings.timeout,
+            follow_redirects=True,
+            max_redirects=5,
+            transport=_DeadlineTransport(self._deadline),
+        )
 
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -464,8 +513,9 @@ class Fetcher:
                 raise FetchError(f"{url}: expected a JSON array, got {type(items).__name__}")
             count += len(items)
             if count > cap:
-                raise FetchError(f"{url}: more than {cap:,} items for {day} "
-                                 f"(fetch.max_items_per_day)")
+                raise FetchError(
+                    f"{url}: more than {cap:,} items for {day} (fetch.max_items_per_day)"
+                )
             got, rejected = _parse_items(items, url, offset=count - len(items))
             rejections += rejected
             new = [p for p in got if p.id not in seen]
@@ -474,8 +524,13 @@ class Fetcher:
             if len(items) < size:
                 return papers, rejections
             if page and not new and not rejected:  # a full page of nothing new
-                log.warning("%s: page %d repeats the items of earlier pages (is `p` "
-                            "ignored?); keeping the %d papers before it", url, page, len(papers))
+                log.warning(
+                    "%s: page %d repeats the items of earlier pages (is `p` "
+                    "ignored?); keeping the %d papers before it",
+                    url,
+                    page,
+                    len(papers),
+                )
                 return papers, rejections
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -494,9 +549,11 @@ class Fetcher:
             except _RETRY_EXCEPTIONS as exc:
                 if (gaierror := _unresolved(exc)) is not None:
                     host = httpx.URL(url).host
-                    raise FetchAborted(f"{url}: cannot resolve the host {host!r} "
-                                       f"({gaierror.strerror or gaierror}); no network, or a "
-                                       "wrong `api` in site_config/site.yml?") from None
+                    raise FetchAborted(
+                        f"{url}: cannot resolve the host {host!r} "
+                        f"({gaierror.strerror or gaierror}); no network, or a "
+                        "wrong `api` in site_config/site.yml?"
+                    ) from None
                 last = f"{type(exc).__name__}: {exc}".rstrip(": ")
             except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
                 raise FetchError(f"{url}: {type(exc).__name__}: {exc}") from None
@@ -515,15 +572,21 @@ class Fetcher:
         limit = self._settings.max_body_bytes
         request_ends = time.monotonic() + self._settings.request_deadline
         self._deadline.at = min(request_ends, self._run_ends)
-        self._deadline.why = DEADLINE_PASSED if request_ends <= self._run_ends else \
-            f"the run's deadline passed (fetch.run_deadline, {self._settings.run_deadline:g} s)"
+        self._deadline.why = (
+            DEADLINE_PASSED
+            if request_ends <= self._run_ends
+            else f"the run's deadline passed (fetch.run_deadline, {self._settings.run_deadline:g} s)"
+        )
         try:
             with self._client.stream("GET", url) as response:
                 if response.status_code >= 400:  # only the start, for the error message
                     return response.status_code, _head(response), response
                 declared = response.headers.get("Content-Length", "")
-                if declared.isdigit() and int(declared) > limit and \
-                        not response.headers.get("Content-Encoding"):
+                if (
+                    declared.isdigit()
+                    and int(declared) > limit
+                    and not response.headers.get("Content-Encoding")
+                ):
                     raise _too_large(url, limit)
                 chunks: list[bytes] = []
                 size = 0
@@ -538,18 +601,23 @@ class Fetcher:
 
     def _check_run_deadline(self, url: str) -> None:
         if time.monotonic() >= self._run_ends:
-            raise FetchAborted(f"{url}: not requested: the run's deadline passed "
-                               f"(fetch.run_deadline, {self._settings.run_deadline:g} s)")
+            raise FetchAborted(
+                f"{url}: not requested: the run's deadline passed "
+                f"(fetch.run_deadline, {self._settings.run_deadline:g} s)"
+            )
 
     def _pause(self, url: str, last: str, retry: int, asked: float | None) -> None:
         cap = self._settings.max_wait
         wait = min(max(_backoff(retry, cap), asked or 0.0), cap)
         if time.monotonic() + wait >= self._run_ends:
-            raise FetchAborted(f"{url}: {last}; no retry: waiting {wait:.0f} s would pass the "
-                               f"run's deadline (fetch.run_deadline, "
-                               f"{self._settings.run_deadline:g} s)")
-        log.warning("%s: %s; retry %d of %d in %.2f s", url, last, retry,
-                    self._settings.retries, wait)
+            raise FetchAborted(
+                f"{url}: {last}; no retry: waiting {wait:.0f} s would pass the "
+                f"run's deadline (fetch.run_deadline, "
+                f"{self._settings.run_deadline:g} s)"
+            )
+        log.warning(
+            "%s: %s; retry %d of %d in %.2f s", url, last, retry, self._settings.retries, wait
+        )
         time.sleep(wait)
 
 
@@ -567,5 +635,6 @@ def _head(response: httpx.Response, limit: int = 2_000) -> bytes:
 
 
 def _too_large(url: str, limit: int) -> FetchError:
-    return FetchError(f"{url}: the answer is larger than fetch.max_body_bytes "
-                      f"({limit:,} bytes, counted decoded)")
+    return FetchError(
+        f"{url}: the answer is larger than fetch.max_body_bytes ({limit:,} bytes, counted decoded)"
+    )

@@ -40,8 +40,15 @@ class Forked(Generic[T]):
     the child's niceness (0 for a step the build soon waits on).
     """
 
-    def __init__(self, name: str, fn: Callable[..., T], *args: object, fork: bool = True,
-                 early: bool = False, nice: int = NICE) -> None:
+    def __init__(
+        self,
+        name: str,
+        fn: Callable[..., T],
+        *args: object,
+        fork: bool = True,
+        early: bool = False,
+        nice: int = NICE,
+    ) -> None:
         self.name, self._fn, self._args, self._early = name, fn, args, early
         self._inline: tuple[T] | None = None
         if not fork:
@@ -49,8 +56,9 @@ class Forked(Generic[T]):
             return
         ctx = multiprocessing.get_context("fork")
         self._reader, writer = ctx.Pipe(duplex=False)
-        self._child = ctx.Process(target=_run, args=(fn, args, early, writer, os.getpid(), nice),
-                                  name=name, daemon=True)
+        self._child = ctx.Process(
+            target=_run, args=(fn, args, early, writer, os.getpid(), nice), name=name, daemon=True
+        )
         self._child.start()
         writer.close()
 
@@ -98,8 +106,9 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: int,
-         nice: int) -> None:
+def _run(
+    fn: Callable[..., object], args: tuple, early: bool, writer, parent: int, nice: int
+) -> None:
     _die_with(parent)
     if nice:
         with contextlib.suppress(OSError):
@@ -117,8 +126,12 @@ def _run(fn: Callable[..., object], args: tuple, early: bool, writer, parent: in
         value = fn(*args, deliver=lambda v: answer(True, v)) if early else fn(*args)
     except BaseException as exc:  # noqa: BLE001 - reported by re-running in the parent
         if sent:  # after the answer (writing a cache, say): the parent has what it needs
-            log.warning("%s: failed after it answered: %s: %s",
-                        multiprocessing.current_process().name, type(exc).__name__, exc)
+            log.warning(
+                "%s: failed after it answered: %s: %s",
+                multiprocessing.current_process().name,
+                type(exc).__name__,
+                exc,
+            )
         answer(False, f"{type(exc).__name__}: {exc}")
         return
     answer(True, value)

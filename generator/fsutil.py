@@ -104,8 +104,9 @@ def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[No
         lock_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:  # a read-only or misplaced folder: say so, not a traceback
-        raise GeneratorError(f"{lock_file}: cannot create the lock file: "
-                             f"{exc.strerror or exc}") from None
+        raise GeneratorError(
+            f"{lock_file}: cannot create the lock file: {exc.strerror or exc}"
+        ) from None
     try:
         deadline = time.monotonic() + wait
         waiting = False
@@ -119,8 +120,12 @@ def exclusive_lock(lock_file: Path, what: str, wait: float = 0.0) -> Iterator[No
                         f"{lock_file}: another {what} is running; try again when it has finished"
                     ) from None
                 if not waiting:
-                    log.warning("%s: another %s is running; waiting up to %.0f s for it",
-                                lock_file, what, wait)
+                    log.warning(
+                        "%s: another %s is running; waiting up to %.0f s for it",
+                        lock_file,
+                        what,
+                        wait,
+                    )
                     waiting = True
                 time.sleep(0.2)
         yield

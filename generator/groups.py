@@ -86,8 +86,21 @@ def normalize_keyword(keyword: str) -> str:
 
 
 #: Words that end like plurals but are not ("robotics" is a field, not many robotic).
-NOT_PLURAL = frozenset({"series", "species", "news", "lens", "bias", "gas", "chaos", "axis",
-                        "analysis", "basis", "thesis"})
+NOT_PLURAL = frozenset(
+    {
+        "series",
+        "species",
+        "news",
+        "lens",
+        "bias",
+        "gas",
+        "chaos",
+        "axis",
+        "analysis",
+        "basis",
+        "thesis",
+    }
+)
 
 
 def _singular(word: str) -> str:
@@ -117,8 +130,9 @@ def _slugs(names: dict[str, str]) -> dict[str, str]:
         if slug and slug not in RESERVED and len(keys_here) == 1:
             slugs[keys_here[0]] = slug
             continue
-        digests = [hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()
-                   for key in keys_here]
+        digests = [
+            hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest() for key in keys_here
+        ]
         width = 8
         while width < 40 and len({d[:width] for d in digests}) < len(digests):
             width += 4
@@ -134,9 +148,7 @@ def _slugs(names: dict[str, str]) -> dict[str, str]:
 
 def rank(ids: Iterable[str], papers: dict[str, Paper], last_day: dict[str, dt.date]) -> list[str]:
     """Most upvoted first, then most recently featured, then arXiv id."""
-    return sorted(
-        set(ids), key=lambda pid: (-papers[pid].upvotes, -last_day[pid].toordinal(), pid)
-    )
+    return sorted(set(ids), key=lambda pid: (-papers[pid].upvotes, -last_day[pid].toordinal(), pid))
 
 
 def _ranker(papers: dict[str, Paper], last_day: dict[str, dt.date]):

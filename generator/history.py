@@ -80,8 +80,10 @@ def parse_time(text: str) -> dt.datetime:
 
 def format_line(when: dt.datetime, values: Mapping[str, tuple[int, int, int | None]]) -> str:
     """One capture's line (ids sorted, no spaces, trailing newline)."""
-    papers = {pid: [up, c] if stars is None else [up, c, stars]
-              for pid, (up, c, stars) in sorted(values.items())}
+    papers = {
+        pid: [up, c] if stars is None else [up, c, stars]
+        for pid, (up, c, stars) in sorted(values.items())
+    }
     return json.dumps({"t": format_time(when), "papers": papers}, separators=(",", ":")) + "\n"
 
 
@@ -142,8 +144,10 @@ def _lines(path: Path, problems: list[str]) -> Iterator[tuple[int, bytes]]:
         problems.append(f"{path}: cannot read: {exc.strerror or exc}")
         return
     if len(data) > MAX_FILE_BYTES:
-        problems.append(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; a month of "
-                        "daily captures is well under 1 MB")
+        problems.append(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; a month of "
+            "daily captures is well under 1 MB"
+        )
         return
     lines = data.split(b"\n")
     if lines[-1] == b"":
@@ -155,8 +159,14 @@ def _lines(path: Path, problems: list[str]) -> Iterator[tuple[int, bytes]]:
             problems.append(f"{path}:{number}: an empty line; every line is one capture")
 
 
-def _read_line(path: Path, number: int, raw: bytes, history: History, where: dict[str, str],
-               problems: list[str]) -> None:
+def _read_line(
+    path: Path,
+    number: int,
+    raw: bytes,
+    history: History,
+    where: dict[str, str],
+    problems: list[str],
+) -> None:
     here = f"{path}:{number}"
     if len(raw) > MAX_LINE_BYTES:
         problems.append(f"{here}: longer than {MAX_LINE_BYTES // 1024} KB")
@@ -172,8 +182,12 @@ def _read_line(path: Path, number: int, raw: bytes, history: History, where: dic
     unknown = sorted(set(data) - KEYS)
     missing = sorted(KEYS - set(data))
     if unknown or missing:
-        problems.append(f"{here}: " + "; ".join(
-            [f"unknown key {k!r}" for k in unknown] + [f"missing key {k!r}" for k in missing]))
+        problems.append(
+            f"{here}: "
+            + "; ".join(
+                [f"unknown key {k!r}" for k in unknown] + [f"missing key {k!r}" for k in missing]
+            )
+        )
         return
     try:
         when = parse_time(data["t"])
@@ -185,15 +199,19 @@ def _read_line(path: Path, number: int, raw: bytes, history: History, where: dic
         return
     papers = data["papers"]
     if not isinstance(papers, dict) or not papers:
-        problems.append(f"{here}: field 'papers': must be a non-empty object of id: [upvotes, "
-                        "comments(, stars)]")
+        problems.append(
+            f"{here}: field 'papers': must be a non-empty object of id: [upvotes, "
+            "comments(, stars)]"
+        )
         return
     for pid, value in papers.items():
         cause = _value_problem(pid, value)
         points = history.setdefault(pid, []) if cause is None else None
         if points and points[-1].t >= when:
-            cause = (f"time {data['t']} is not after its previous point "
-                     f"({format_time(points[-1].t)}, {where[pid]})")
+            cause = (
+                f"time {data['t']} is not after its previous point "
+                f"({format_time(points[-1].t)}, {where[pid]})"
+            )
         if cause is not None:
             problems.append(f"{here}: paper {pid!r}: {cause}")
             continue
@@ -226,17 +244,22 @@ def latest(history: History) -> dict[str, Point]:
     return {pid: points[-1] for pid, points in history.items() if points}
 
 
-def changes(history: History, when: dt.datetime,
-            seen: Mapping[str, tuple[int, int, int | None]]) -> dict[str, tuple[int, int, int | None]]:
+def changes(
+    history: History, when: dt.datetime, seen: Mapping[str, tuple[int, int, int | None]]
+) -> dict[str, tuple[int, int, int | None]]:
     """The papers of `seen` whose values differ from their latest point before `when`
     (a paper recorded at or after `when` is left out: times only increase)."""
     last = latest(history)
-    return {pid: values for pid, values in seen.items()
-            if pid not in last or (last[pid].values != values and last[pid].t < when)}
+    return {
+        pid: values
+        for pid, values in seen.items()
+        if pid not in last or (last[pid].values != values and last[pid].t < when)
+    }
 
 
-def append(content: Path, when: dt.datetime,
-           seen: Mapping[str, tuple[int, int, int | None]]) -> int:
+def append(
+    content: Path, when: dt.datetime, seen: Mapping[str, tuple[int, int, int | None]]
+) -> int:
     """Record a capture: append the changed papers of `seen` to the month file of `when`.
 
     Call while holding store.locked(content). Returns the number of points written; writes
@@ -255,12 +278,15 @@ def append(content: Path, when: dt.datetime,
     if old and not old.endswith(b"\n"):
         old += b"\n"
     ids = sorted(fresh)
-    lines = "".join(format_line(when, {pid: fresh[pid] for pid in ids[i : i + MAX_PAPERS_PER_LINE]})
-                    for i in range(0, len(ids), MAX_PAPERS_PER_LINE))
+    lines = "".join(
+        format_line(when, {pid: fresh[pid] for pid in ids[i : i + MAX_PAPERS_PER_LINE]})
+        for i in range(0, len(ids), MAX_PAPERS_PER_LINE)
+    )
     data = old + lines.encode("utf-8")
     if len(data) > MAX_FILE_BYTES:
-        raise ContentError(f"{path}: would be larger than {MAX_FILE_BYTES // 2**20} MB; "
-                           "nothing recorded")
+        raise ContentError(
+            f"{path}: would be larger than {MAX_FILE_BYTES // 2**20} MB; nothing recorded"
+        )
     atomic_write(path, data)
     return len(fresh)
 

@@ -33,8 +33,13 @@ LIMITS: tuple[tuple[str, tuple[Limit, ...]], ...] = (
     ("Cloudflare Pages paid", (Limit("Cloudflare Pages paid", "files", 100_000, "100k files"),)),
     ("Cloudflare Pages free", (Limit("Cloudflare Pages free", "files", 20_000, "20k files"),)),
     ("Netlify", (Limit("Netlify", "folder", 54_000, "54k entries a folder"),)),
-    ("GitLab Pages", (Limit("GitLab Pages", "bytes", GB, "1 GB"),
-                      Limit("GitLab Pages", "entries", 200_000, "200k entries"))),
+    (
+        "GitLab Pages",
+        (
+            Limit("GitLab Pages", "bytes", GB, "1 GB"),
+            Limit("GitLab Pages", "entries", 200_000, "200k entries"),
+        ),
+    ),
 )
 
 
@@ -47,8 +52,12 @@ class SiteSize:
     folder_path: str  # that folder, relative to the site ("" for the site's own)
 
     def amount(self, what: str) -> int:
-        return {"bytes": self.bytes, "files": self.files, "entries": self.entries,
-                "folder": self.folder}[what]
+        return {
+            "bytes": self.bytes,
+            "files": self.files,
+            "entries": self.entries,
+            "folder": self.folder,
+        }[what]
 
 
 def measure(site: Path) -> SiteSize:
@@ -87,7 +96,7 @@ def verdict(size: SiteSize) -> tuple[str, list[str]]:
             if share >= WARN_AT:
                 warnings.append(
                     f"warning: the site is at {share:.0%} of {host}'s limit of {limit.label} "
-                    f"({_amount(limit.what, size)}); see README, \"Deployment\""
+                    f'({_amount(limit.what, size)}); see README, "Deployment"'
                 )
     line = f"site: {size.bytes / 1000**2:,.0f} MB, {size.files:,} files"
     if fits:

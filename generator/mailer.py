@@ -191,14 +191,20 @@ def connect(settings: DigestSettings) -> smtplib.SMTP:
     except smtplib.SMTPResponseException as exc:
         cause = _reply(exc)
     except (OSError, smtplib.SMTPException) as exc:
-        cause = f"cannot connect: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+        cause = (
+            f"cannot connect: {exc.strerror if isinstance(exc, OSError) and exc.strerror else exc}"
+        )
     if smtp is not None:
         _quit(smtp)
     raise SmtpError(f"{where}: {cause}")
 
 
 def _reply(exc: smtplib.SMTPResponseException) -> str:
-    text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    text = (
+        exc.smtp_error.decode("utf-8", "replace")
+        if isinstance(exc.smtp_error, bytes)
+        else str(exc.smtp_error)
+    )
     return f"{exc.smtp_code} {' '.join(text.split())}"
 
 

@@ -37,9 +37,7 @@ MAX_MEDIA = 20
 
 # Characters XML 1.0 cannot carry, plus C0/C1 controls other than tab and newline,
 # noncharacters (U+FFFE, U+FFFF) and lone surrogates.
-_BAD_CHARS = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
-)
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 def clean_text(value: str, limit: int, *, single_line: bool = False) -> str:
@@ -60,7 +58,9 @@ def is_http_url(value: str) -> bool:
     return bool(_HTTP_URL.fullmatch(value))
 
 
-_HTTP_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f-\x9f/?#\"'<>\\]+[^\s\x00-\x1f\x7f-\x9f\"'<>\\]*")
+_HTTP_URL = re.compile(
+    r"https?://[^\s\x00-\x1f\x7f-\x9f/?#\"'<>\\]+[^\s\x00-\x1f\x7f-\x9f\"'<>\\]*"
+)
 
 
 def _in_window(first: dt.date, last: dt.date) -> Any:
@@ -95,7 +95,9 @@ def _timestamp(value: str) -> str:
     try:
         dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-10-03T00:00:00.000Z") from None
+        raise ValueError(
+            "must be an ISO 8601 date and time, e.g. 2026-10-03T00:00:00.000Z"
+        ) from None
     return value
 
 

@@ -51,9 +51,15 @@ def document(config: SiteConfig, feeds: Mapping[str, str]) -> bytes:
     for path, title in feeds.items():
         label = xml_safe(title).strip() or path
         folder = path.rpartition("/")[0]
-        ET.SubElement(groups[group_of(path)], "outline", type="rss", text=label, title=label,
-                      xmlUrl=config.site_url + quote(path, safe="/"),
-                      htmlUrl=config.site_url + quote(folder + "/" if folder else "", safe="/"))
+        ET.SubElement(
+            groups[group_of(path)],
+            "outline",
+            type="rss",
+            text=label,
+            title=label,
+            xmlUrl=config.site_url + quote(path, safe="/"),
+            htmlUrl=config.site_url + quote(folder + "/" if folder else "", safe="/"),
+        )
     body.extend(group for group in groups.values() if len(group))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -29,7 +29,9 @@ class OutputCache:
             old = json.loads(self.manifest.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             old = {}
-        self.old: dict[str, str] = old.get("files", {}) if old.get("global") == self.global_key else {}
+        self.old: dict[str, str] = (
+            old.get("files", {}) if old.get("global") == self.global_key else {}
+        )
         # The files there, from the folder listings (a stat per file was 20,000 stats)
         self.present = {rel for rel, _path in files_under(folder)} if self.old else set()
         self.keys: dict[str, str] = {}

@@ -54,8 +54,9 @@ def canonicalize(bundle: Path) -> bool:
     try:
         _canonicalize(bundle)
     except UnknownLayout as exc:
-        log.warning("%s: Pagefind's output kept as written (%s); it may differ between runs",
-                    bundle, exc)
+        log.warning(
+            "%s: Pagefind's output kept as written (%s); it may differ between runs", bundle, exc
+        )
         return False
     return True
 
@@ -88,8 +89,13 @@ def _canonical_meta(bundle: Path, meta_hash: str) -> str:
     for name, chunk_hash in filters:
         old = bundle / "filter" / f"{chunk_hash}.pf_filter"
         chunk = read(old)
-        if not (isinstance(chunk, list) and len(chunk) == 2 and chunk[0] == name
-                and isinstance(chunk[1], list) and all(_is_value(v) for v in chunk[1])):
+        if not (
+            isinstance(chunk, list)
+            and len(chunk) == 2
+            and chunk[0] == name
+            and isinstance(chunk[1], list)
+            and all(_is_value(v) for v in chunk[1])
+        ):
             raise UnknownLayout(f"filter/{old.name}: not a filter chunk of {name!r}")
         chunk[1].sort(key=lambda value: value[0])
         new_hash = prefix + write(bundle / "filter", chunk, "pf_filter", 7, replaces=old)
@@ -112,7 +118,7 @@ def read(path: Path) -> object:
         payload = data
     if not payload.startswith(SIGNATURE):
         raise UnknownLayout(f"{path.name}: no {SIGNATURE.decode()} signature")
-    body = payload[len(SIGNATURE):]
+    body = payload[len(SIGNATURE) :]
     try:
         value = cbor2.loads(body)
     except (cbor2.CBORDecodeError, ValueError) as exc:
@@ -122,13 +128,14 @@ def read(path: Path) -> object:
     return value
 
 
-def write(folder: Path, value: object, ext: str, digits: int, *, replaces: Path,
-          stem: str = "") -> str:
+def write(
+    folder: Path, value: object, ext: str, digits: int, *, replaces: Path, stem: str = ""
+) -> str:
     """Write `value` as an index file named by its content's hash; remove `replaces`; the
     hash (without the language prefix)."""
     payload = SIGNATURE + cbor2.dumps(value)
     digest = hashlib.sha256(payload).hexdigest()[:digits]
-    prefix = replaces.name[len(stem):].partition("_")[0] + "_"
+    prefix = replaces.name[len(stem) :].partition("_")[0] + "_"
     target = folder / f"{stem}{prefix}{digest}.{ext}"
     if target != replaces:
         target.write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))

@@ -77,8 +77,11 @@ class Archive:
             for paper in day.papers:
                 archive.papers[paper.id] = paper  # a later day's copy has fresher counts
                 archive.featured.setdefault(paper.id, []).append(day.date)
-        archive.history = {pid: points for pid, points in (history or {}).items()
-                           if pid in archive.papers and points}
+        archive.history = {
+            pid: points
+            for pid, points in (history or {}).items()
+            if pid in archive.papers and points
+        }
         return archive
 
     def paper_key(self, pid: str) -> str:
@@ -88,8 +91,9 @@ class Archive:
         key = self._keys.get(pid)
         if key is None:
             featured = ",".join(d.isoformat() for d in self.featured[pid])
-            points = ",".join(f"{p.t:%Y%m%d%H%M%S}:{p.up}:{p.c}:{p.stars}"
-                              for p in self.history.get(pid, ()))
+            points = ",".join(
+                f"{p.t:%Y%m%d%H%M%S}:{p.up}:{p.c}:{p.stars}" for p in self.history.get(pid, ())
+            )
             data = f"{self.papers[pid].model_dump_json()}{featured}|{points}".encode()
             key = self._keys[pid] = hashlib.blake2b(data, digest_size=16).hexdigest()
         return key
@@ -243,8 +247,11 @@ class PageRenderer:
                 month_url=lambda key: link(month_doc(key)),
                 topic_url=lambda slug: link(topic_doc(slug)),
                 org_url=lambda slug: link(org_doc(slug)),
-                front_matter=(functools.partial(front_matter, template=LEAN_PAGE)
-                              if template in LEAN_TEMPLATES else front_matter),
+                front_matter=(
+                    functools.partial(front_matter, template=LEAN_PAGE)
+                    if template in LEAN_TEMPLATES
+                    else front_matter
+                ),
                 **context,
             )
         except jinja2.TemplateError as exc:
@@ -257,8 +264,9 @@ class PageRenderer:
         related: dict[str, tuple[str, ...]] | None = None,
     ) -> dict[str, PageSpec]:
         """Every page of the site: its template, context and a key of what it shows."""
-        return _Planner(self.config, archive, groups or archive.groups(self.config.pages),
-                        related or {}).plan()
+        return _Planner(
+            self.config, archive, groups or archive.groups(self.config.pages), related or {}
+        ).plan()
 
     def all_pages(self, archive: Archive, **plan: object) -> dict[str, str]:
         """Every page rendered: {docs-relative path: Markdown}."""
@@ -269,7 +277,8 @@ class PageRenderer:
         """Digest of what every page depends on besides its own data: templates, config and
         the generator's code."""
         digest = hashlib.sha256(
-            f"{__version__}|{code_digest()}|{self.config.model_dump_json()}".encode())
+            f"{__version__}|{code_digest()}|{self.config.model_dump_json()}".encode()
+        )
         for file in sorted(self.templates.rglob("*")):
             if file.is_file():
                 digest.update(file.name.encode() + file.read_bytes())
@@ -290,7 +299,10 @@ class _Planner:
     rendered again exactly when something it shows has changed."""
 
     def __init__(
-        self, config: SiteConfig, archive: Archive, groups: Groups,
+        self,
+        config: SiteConfig,
+        archive: Archive,
+        groups: Groups,
         related: dict[str, tuple[str, ...]],
     ) -> None:
         self.settings = config.pages
@@ -317,13 +329,15 @@ class _Planner:
 
     def _feeds(self) -> PageSpec:
         """The feeds page lists every topic and organization, by name, for the picker."""
+
         def by_name(kind: dict[str, Group]) -> list[tuple[str, str]]:
-            return sorted(((slug, g.label) for slug, g in kind.items()),
-                          key=lambda entry: (entry[1].casefold(), entry[0]))
+            return sorted(
+                ((slug, g.label) for slug, g in kind.items()),
+                key=lambda entry: (entry[1].casefold(), entry[0]),
+            )
 
         topics, orgs = by_name(self.groups.topics), by_name(self.groups.orgs)
-        return PageSpec("feeds.md.j2", json.dumps([topics, orgs]),
-                        {"topics": topics, "orgs": orgs})
+        return PageSpec("feeds.md.j2", json.dumps([topics, orgs]), {"topics": topics, "orgs": orgs})
 
     def _days(self, specs: dict[str, PageSpec]) -> None:
         with_papers = sorted(self.listed)
@@ -340,26 +354,44 @@ class _Planner:
         else:
             specs["index.md"] = PageSpec("empty.md.j2", "", {})
 
-    def _day(self, day: Day, prev_day: dt.date | None, next_day: dt.date | None, home: bool) -> PageSpec:
-        context = {"day": day, "papers": day.ranked(), "prev_day": prev_day,
-                   "next_day": next_day, "home": home, "week": week_key(day.date),
-                   "month": month_key(day.date)}
-        return PageSpec("day.md.j2", f"{day.model_dump_json()}|{prev_day}|{next_day}|{home}", context)
+    def _day(
+        self, day: Day, prev_day: dt.date | None, next_day: dt.date | None, home: bool
+    ) -> PageSpec:
+        context = {
+            "day": day,
+            "papers": day.ranked(),
+            "prev_day": prev_day,
+            "next_day": next_day,
+            "home": home,
+            "week": week_key(day.date),
+            "month": month_key(day.date),
+        }
+        return PageSpec(
+            "day.md.j2", f"{day.model_dump_json()}|{prev_day}|{next_day}|{home}", context
+        )
 
     def _papers(self, specs: dict[str, PageSpec]) -> None:
         groups, papers = self.groups, self.archive.papers
         for pid, paper in papers.items():
-            topics = [(slug, groups.topics[slug].label) for slug in groups.paper_topics.get(pid, ())]
+            topics = [
+                (slug, groups.topics[slug].label) for slug in groups.paper_topics.get(pid, ())
+            ]
             org_slug = groups.paper_org.get(pid)
             org = (org_slug, groups.orgs[org_slug].label) if org_slug else None
             related = [r for r in self.related.get(pid, ()) if r in papers and r != pid]
             related = related[: self.settings.related]
             featured = self.archive.featured[pid]
             key = f"{self.paper_key(pid)}|{topics}|{org}|{self.keys(related)}"
-            context = {"paper": paper, "featured": featured, "topics": topics, "org": org,
-                       "related": related, "weeks": list(dict.fromkeys(map(week_key, featured))),
-                       "spark": trends.sparkline(self.archive.history.get(pid, ())),
-                       **self.common()}
+            context = {
+                "paper": paper,
+                "featured": featured,
+                "topics": topics,
+                "org": org,
+                "related": related,
+                "weeks": list(dict.fromkeys(map(week_key, featured))),
+                "spark": trends.sparkline(self.archive.history.get(pid, ())),
+                **self.common(),
+            }
             specs[paper_doc(pid)] = PageSpec("paper.md.j2", key, context)
 
     def _periods(self, specs: dict[str, PageSpec]) -> None:
@@ -367,24 +399,36 @@ class _Planner:
         for day, ids in sorted(self.listed.items()):
             days_in.setdefault(week_key(day), []).append((day, len(ids)))
             days_in.setdefault(month_key(day), []).append((day, len(ids)))
-        for kind, periods, doc_of in (("week", self.groups.weeks, week_doc),
-                                      ("month", self.groups.months, month_doc)):
+        for kind, periods, doc_of in (
+            ("week", self.groups.weeks, week_doc),
+            ("month", self.groups.months, month_doc),
+        ):
             order = list(periods)
             for i, period in enumerate(order):
                 group = periods[period]
                 prev_doc = doc_of(order[i - 1]) if i else None
                 next_doc = doc_of(order[i + 1]) if i + 1 < len(order) else None
-                neighbours = (prev_doc and periods[order[i - 1]].label,
-                              next_doc and periods[order[i + 1]].label)
-                specs[doc_of(period)] = self._ranked(
-                    kind, group.label, group.ids, days_in[period],
-                    prev_doc, next_doc, neighbours, period=period,
+                neighbours = (
+                    prev_doc and periods[order[i - 1]].label,
+                    next_doc and periods[order[i + 1]].label,
                 )
-        ids, start = trending(self.listed, self.archive.papers, self.last_day,
-                              self.settings.trending_days)
+                specs[doc_of(period)] = self._ranked(
+                    kind,
+                    group.label,
+                    group.ids,
+                    days_in[period],
+                    prev_doc,
+                    next_doc,
+                    neighbours,
+                    period=period,
+                )
+        ids, start = trending(
+            self.listed, self.archive.papers, self.last_day, self.settings.trending_days
+        )
         days = [(d, len(i)) for d, i in sorted(self.listed.items()) if start and d >= start]
-        specs[TRENDING_DOC] = self._ranked("trending", "Trending papers", ids, days,
-                                           None, None, (None, None), period="")
+        specs[TRENDING_DOC] = self._ranked(
+            "trending", "Trending papers", ids, days, None, None, (None, None), period=""
+        )
         specs[RISING_DOC] = self._rising()
 
     def _rising(self) -> PageSpec:
@@ -395,40 +439,73 @@ class _Planner:
         shown = ranked[: self.settings.list_limit]
         top = self.settings.period_top
         now = trends.latest_time(history)
-        context = {"top": shown[:top], "rest": shown[top:], "count": len(ranked), "now": now,
-                   "days": window,
-                   "tracked": bool(history), **self.common()}
-        key = f"rising|{now}|{window}|{shown}|{len(ranked)}|{bool(history)}|" + \
-            self.keys(pid for pid, _gain in shown)
+        context = {
+            "top": shown[:top],
+            "rest": shown[top:],
+            "count": len(ranked),
+            "now": now,
+            "days": window,
+            "tracked": bool(history),
+            **self.common(),
+        }
+        key = f"rising|{now}|{window}|{shown}|{len(ranked)}|{bool(history)}|" + self.keys(
+            pid for pid, _gain in shown
+        )
         return PageSpec("rising.md.j2", key, context)
 
     def _ranked(
-        self, kind: str, label: str, ids: list[str], days: list[tuple[dt.date, int]],
-        prev_doc: str | None, next_doc: str | None, labels: tuple[str | None, str | None],
+        self,
+        kind: str,
+        label: str,
+        ids: list[str],
+        days: list[tuple[dt.date, int]],
+        prev_doc: str | None,
+        next_doc: str | None,
+        labels: tuple[str | None, str | None],
         period: str,
     ) -> PageSpec:
         top = self.settings.period_top
-        context = {"kind": kind, "label": label, "period": period, "top": ids[:top],
-                   "rest": ids[top:], "count": len(ids), "days": days, "prev_doc": prev_doc,
-                   "next_doc": next_doc, "prev_label": labels[0], "next_label": labels[1],
-                   **self.common()}
+        context = {
+            "kind": kind,
+            "label": label,
+            "period": period,
+            "top": ids[:top],
+            "rest": ids[top:],
+            "count": len(ids),
+            "days": days,
+            "prev_doc": prev_doc,
+            "next_doc": next_doc,
+            "prev_label": labels[0],
+            "next_label": labels[1],
+            **self.common(),
+        }
         key = f"{kind}|{label}|{days}|{prev_doc}|{next_doc}|{labels}|{self.keys(ids)}"
         return PageSpec("ranked.md.j2", key, context)
 
     def _groups(self, specs: dict[str, PageSpec]) -> None:
         limit = self.settings.list_limit
-        for kind, groups, doc_of, index_doc in (("topic", self.groups.topics, topic_doc, TOPICS_DOC),
-                                                ("org", self.groups.orgs, org_doc, ORGS_DOC)):
+        for kind, groups, doc_of, index_doc in (
+            ("topic", self.groups.topics, topic_doc, TOPICS_DOC),
+            ("org", self.groups.orgs, org_doc, ORGS_DOC),
+        ):
             for slug, group in groups.items():
                 shown = group.ids[:limit]
-                context = {"kind": kind, "group": group, "shown": shown,
-                           "folder": doc_url(doc_of(slug)), **self.common()}
+                context = {
+                    "kind": kind,
+                    "group": group,
+                    "shown": shown,
+                    "folder": doc_url(doc_of(slug)),
+                    **self.common(),
+                }
                 key = f"{kind}|{group.label}|{len(group.ids)}|{self.keys(shown)}"
                 specs[doc_of(slug)] = PageSpec("group.md.j2", key, context)
-            entries = sorted(((g.slug, g.label, len(g.ids)) for g in groups.values()),
-                             key=lambda e: (-e[2], e[1].casefold(), e[0]))
-            specs[index_doc] = PageSpec("groups.md.j2", f"{kind}|{entries}",
-                                        {"kind": kind, "entries": entries})
+            entries = sorted(
+                ((g.slug, g.label, len(g.ids)) for g in groups.values()),
+                key=lambda e: (-e[2], e[1].casefold(), e[0]),
+            )
+            specs[index_doc] = PageSpec(
+                "groups.md.j2", f"{kind}|{entries}", {"kind": kind, "entries": entries}
+            )
 
     def _archive(self, specs: dict[str, PageSpec]) -> None:
         counts = {day.date: len(day.papers) for day in self.archive.days}
@@ -436,15 +513,24 @@ class _Planner:
         calendar = [self._month(year, month, counts) for year, month in months]
         key = ",".join(f"{d}:{n}" for d, n in sorted(counts.items()))
         total = sum(len(ids) for ids in self.listed.values())
-        specs[ARCHIVE_DOC] = PageSpec("archive.md.j2", key, {
-            "calendar": calendar, "days_with_papers": len(self.listed), "total": total,
-            "weeks_with_pages": set(self.groups.weeks)})
+        specs[ARCHIVE_DOC] = PageSpec(
+            "archive.md.j2",
+            key,
+            {
+                "calendar": calendar,
+                "days_with_papers": len(self.listed),
+                "total": total,
+                "weeks_with_pages": set(self.groups.weeks),
+            },
+        )
 
     @staticmethod
     def _month(year: int, month: int, counts: dict[dt.date, int]) -> CalendarMonth:
         weeks: list[tuple[str | None, list[tuple[dt.date | None, int]]]] = []
         for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
-            cells: list[tuple[dt.date | None, int]] = [(d, counts.get(d, 0)) if d.month == month else (None, 0) for d in week]
+            cells: list[tuple[dt.date | None, int]] = [
+                (d, counts.get(d, 0)) if d.month == month else (None, 0) for d in week
+            ]
             weeks.append((week_key(week[0]), cells))
         key = f"{year}-{month:02d}"
         return CalendarMonth(key, month_label(key), weeks)
@@ -455,7 +541,10 @@ PARALLEL_MIN = 2000
 
 
 def _render_all(
-    renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path,
+    renderer: PageRenderer,
+    specs: dict[str, PageSpec],
+    todo: list[str],
+    docs: Path,
     on_disk: dict[str, str],
 ) -> tuple[int, dict[str, str]]:
     """Render `todo` and write the pages whose Markdown differs from `on_disk` (the digest
@@ -467,9 +556,14 @@ def _render_all(
         return _render_slice(renderer, specs, todo, docs, on_disk)
     written, digests = 0, {}
     with contextlib.ExitStack() as stack:
-        shares = [stack.enter_context(Forked("pages", _render_slice, renderer, specs,
-                                             todo[i::jobs], docs, on_disk, nice=0))
-                  for i in range(jobs)]
+        shares = [
+            stack.enter_context(
+                Forked(
+                    "pages", _render_slice, renderer, specs, todo[i::jobs], docs, on_disk, nice=0
+                )
+            )
+            for i in range(jobs)
+        ]
         for share in shares:
             count, part = share.result()
             written += count
@@ -478,7 +572,10 @@ def _render_all(
 
 
 def _render_slice(
-    renderer: PageRenderer, specs: dict[str, PageSpec], todo: list[str], docs: Path,
+    renderer: PageRenderer,
+    specs: dict[str, PageSpec],
+    todo: list[str],
+    docs: Path,
     on_disk: dict[str, str],
 ) -> tuple[int, dict[str, str]]:
     written, digests = 0, {}
@@ -523,16 +620,20 @@ def write_pages(
     # written with (whatever the fingerprint): a page is read neither to know it exists
     # nor to compare it.
     present = {rel for rel, _path in files_under(docs)}
-    on_disk = {doc: digest for doc, digest in previous.get("markdown", {}).items()
-               if doc in present}
+    on_disk = {
+        doc: digest for doc, digest in previous.get("markdown", {}).items() if doc in present
+    }
     keys = {doc: hashlib.sha256(spec.key.encode()).hexdigest() for doc, spec in specs.items()}
     todo = [doc for doc in specs if known.get(doc) != keys[doc] or doc not in on_disk]
     if todo:  # pages are replaced below: a build killed on the way leaves no manifest
         manifest.unlink(missing_ok=True)  # whose digests they no longer match
     written, fresh = _render_all(renderer, specs, todo, docs, on_disk)
     digests = {doc: fresh.get(doc) or on_disk[doc] for doc in specs}
-    write_if_changed(manifest, json.dumps({"fingerprint": fingerprint, "pages": keys,
-                                           "markdown": digests}).encode(), durable=False)
+    write_if_changed(
+        manifest,
+        json.dumps({"fingerprint": fingerprint, "pages": keys, "markdown": digests}).encode(),
+        durable=False,
+    )
     keep = set(specs)
     if assets.is_dir():
         for src in sorted(assets.rglob("*")):

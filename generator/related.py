@@ -73,7 +73,9 @@ Related = dict[str, tuple[str, ...]]
 
 
 def related_papers(
-    papers: Sequence[Paper], k: int = 5, cache_path: Path | None = None,
+    papers: Sequence[Paper],
+    k: int = 5,
+    cache_path: Path | None = None,
     deliver: Callable[[Related], None] | None = None,
 ) -> Related:
     """Each paper's id -> the ids of up to `k` most similar other papers, best first.
@@ -106,7 +108,8 @@ class _Inputs:
         self.frozen = [published[i].year < newest_year for i in self.ids]
         years = ",".join(str(int(f)) for f in self.frozen)
         self.key = hashlib.sha256(
-            f"{_cache_key(self.ids, self.by_id, k)}|{years}".encode()).hexdigest()
+            f"{_cache_key(self.ids, self.by_id, k)}|{years}".encode()
+        ).hexdigest()
 
 
 def _resolve(
@@ -123,8 +126,15 @@ def _resolve(
             return cached
     ids, by_id = inputs.ids, inputs.by_id
     state = cache_path.with_name(cache_path.stem + "-state.npz") if cache_path else None
-    result = _compute(ids, [by_id[i][0] for i in ids], [by_id[i][1] for i in ids], inputs.k,
-                      inputs.frozen, state, deliver)
+    result = _compute(
+        ids,
+        [by_id[i][0] for i in ids],
+        [by_id[i][1] for i in ids],
+        inputs.k,
+        inputs.frozen,
+        state,
+        deliver,
+    )
     if cache_path is not None:
         _write_cache(cache_path, inputs.key, result)
     return result
@@ -134,8 +144,12 @@ def _resolve(
 
 
 def _compute(
-    ids: list[str], titles: list[str], summaries: list[str], k: int,
-    frozen: list[bool] | None = None, state_path: Path | None = None,
+    ids: list[str],
+    titles: list[str],
+    summaries: list[str],
+    k: int,
+    frozen: list[bool] | None = None,
+    state_path: Path | None = None,
     deliver: Callable[[Related], None] | None = None,
 ) -> Related:
     """The related ids of `ids` (sorted), from their titles and summaries; the IDF counts
@@ -162,13 +176,16 @@ def _compute(
 
 
 def _digests(titles: list[str], summaries: list[str]) -> list[bytes]:
-    return [hashlib.blake2b(f"{t}\0{s}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
-            for t, s in zip(titles, summaries, strict=True)]
+    return [
+        hashlib.blake2b(f"{t}\0{s}".encode("utf-8", "surrogatepass"), digest_size=12).digest()
+        for t, s in zip(titles, summaries, strict=True)
+    ]
 
 
 #: Words too common in English prose to say what a paper is about (our own list; the IDF
 #: lowers other frequent words by itself).
-STOP_WORDS = frozenset("""
+STOP_WORDS = frozenset(
+    """
 a about above after again against all almost along already also although always am among
 an and another any anyone anything are around as at be became because been before being
 below between both but by can cannot could did do does doing done down during each either
@@ -180,7 +197,8 @@ should since so some such than that the their theirs them themselves then there 
 therefore these they this those though through thus to too toward towards under until up
 upon us very via was we well were what whatever when where whereas whether which while who
 whom whose why will with within without would yet you your yours yourself yourselves
-""".split())
+""".split()
+)
 _TOKEN = re.compile(r"\w\w+")  # runs of two or more word characters
 
 
@@ -217,31 +235,50 @@ class _Model:
     # -------------------------------------------------- from scratch
 
     @classmethod
-    def fit(cls, ids: list[str], titles: list[str], summaries: list[str], k: int,
-            frozen: list[bool] | None) -> _Model:
+    def fit(
+        cls,
+        ids: list[str],
+        titles: list[str],
+        summaries: list[str],
+        k: int,
+        frozen: list[bool] | None,
+    ) -> _Model:
         import numpy as np
 
         analyze, vocabulary = _analyze, dict[str, int]()
-        whole = _term_ids([f"{t}\n{s}" for t, s in zip(titles, summaries, strict=True)], analyze, vocabulary)
+        whole = _term_ids(
+            [f"{t}\n{s}" for t, s in zip(titles, summaries, strict=True)], analyze, vocabulary
+        )
         terms, place = _sorted_terms(vocabulary)
         counts = _counts(whole, place)
-        flags = np.array(frozen if frozen is not None and any(frozen) else [True] * len(ids),
-                         dtype=bool)
+        flags = np.array(
+            frozen if frozen is not None and any(frozen) else [True] * len(ids), dtype=bool
+        )
         basis = counts[np.flatnonzero(flags)]
         df = np.bincount(basis.indices, minlength=len(terms))
         idf = _idf(basis.shape[0], df)
         title_counts = _counts(_term_ids(titles, analyze, vocabulary), place)
         joined = _join(counts, title_counts, idf)
         col_df = np.bincount(joined.indices, minlength=joined.shape[1]).astype(np.int64)
-        model = cls(ids=list(ids), digests=_digests(titles, summaries), terms=terms, idf=idf,
-                    joined=joined, col_df=col_df, frozen=flags, k=k, basis_size=basis.shape[0])
+        model = cls(
+            ids=list(ids),
+            digests=_digests(titles, summaries),
+            terms=terms,
+            idf=idf,
+            joined=joined,
+            col_df=col_df,
+            frozen=flags,
+            k=k,
+            basis_size=basis.shape[0],
+        )
         model.top, model.scores = model._rank(np.arange(len(ids)))
         return model
 
     # -------------------------------------------------- adding papers
 
-    def extend(self, ids: list[str], titles: list[str], summaries: list[str], k: int,
-               frozen: list[bool]) -> _Model | None:
+    def extend(
+        self, ids: list[str], titles: list[str], summaries: list[str], k: int, frozen: list[bool]
+    ) -> _Model | None:
         """This model with the papers of `ids` that it lacks added, or None when that is not
         exact: a paper removed or edited, another k, or another set of papers for the IDF.
 
@@ -273,34 +310,48 @@ class _Model:
         analyze = _analyze
         vocabulary = {term: i for i, term in enumerate(self.terms)}
         added = new_rows.tolist()
-        new_whole = _term_ids([f"{titles[r]}\n{summaries[r]}" for r in added], analyze,
-                              vocabulary)
+        new_whole = _term_ids([f"{titles[r]}\n{summaries[r]}" for r in added], analyze, vocabulary)
         terms, place = _sorted_terms(vocabulary)
         moved = place[: len(self.terms)]  # old column -> new column
         width = len(terms)
         idf = _idf(self.basis_size, np.zeros(width, dtype=np.int64))  # new terms: in no basis paper
         idf[moved] = self.idf
-        new_joined = _join(_counts(new_whole, place),
-                           _counts(_term_ids([titles[r] for r in added], analyze, vocabulary),
-                                   place), idf)
+        new_joined = _join(
+            _counts(new_whole, place),
+            _counts(_term_ids([titles[r] for r in added], analyze, vocabulary), place),
+            idf,
+        )
         cols_of = np.concatenate([moved, width + moved])  # old joined column -> new
         old_joined = sp.csr_matrix(
             (self.joined.data, cols_of[self.joined.indices], self.joined.indptr),
-            shape=(self.joined.shape[0], 2 * width))
+            shape=(self.joined.shape[0], 2 * width),
+        )
         col_df = np.zeros(2 * width, dtype=np.int64)
         col_df[cols_of] = self.col_df
         now_shared = np.zeros(2 * width, dtype=bool)
         now_shared[cols_of] = self.col_df == 1
         col_df += np.bincount(new_joined.indices, minlength=2 * width)
         now_shared &= col_df > 1
-        touched = np.unique(np.repeat(np.arange(old_joined.shape[0]), np.diff(old_joined.indptr))
-                            [now_shared[old_joined.indices]])
+        touched = np.unique(
+            np.repeat(np.arange(old_joined.shape[0]), np.diff(old_joined.indptr))[
+                now_shared[old_joined.indices]
+            ]
+        )
         order = np.empty(len(ids), dtype=np.int64)  # row of the stacked matrix for each id
         order[old_rows] = np.arange(len(old_rows))
         order[new_rows] = len(old_rows) + np.arange(len(new_rows))
         joined = sp.vstack([old_joined, new_joined], format="csr")[order]
-        model = _Model(ids=list(ids), digests=digests, terms=terms, idf=idf, joined=joined,
-                       col_df=col_df, frozen=flags, k=k, basis_size=self.basis_size)
+        model = _Model(
+            ids=list(ids),
+            digests=digests,
+            terms=terms,
+            idf=idf,
+            joined=joined,
+            col_df=col_df,
+            frozen=flags,
+            k=k,
+            basis_size=self.basis_size,
+        )
         again = np.union1d(new_rows, old_rows[touched])
         top = np.full((len(ids), k), -1, dtype=np.int64)
         scores = np.zeros((len(ids), k), dtype=np.float32)
@@ -310,8 +361,9 @@ class _Model:
         old_top, old_scores = old_top[order[keep]], self.scores[order[keep]]
         vectors, queries = model._vectors_and_queries()
         versus_new = (queries[keep] @ vectors[new_rows].T).tocoo()
-        rows = np.concatenate([np.repeat(np.arange(len(keep)), k)[old_top.ravel() >= 0],
-                               versus_new.row])
+        rows = np.concatenate(
+            [np.repeat(np.arange(len(keep)), k)[old_top.ravel() >= 0], versus_new.row]
+        )
         cols = np.concatenate([old_top.ravel()[old_top.ravel() >= 0], new_rows[versus_new.col]])
         vals = np.concatenate([old_scores.ravel()[old_top.ravel() >= 0], versus_new.data])
         candidates = sp.csr_matrix((vals, (rows, cols)), shape=(len(keep), len(ids)))
@@ -344,13 +396,16 @@ class _Model:
         for start in range(0, len(rows), CHUNK_ROWS):
             block = rows[start : start + CHUNK_ROWS]
             top[start : start + len(block)], scores[start : start + len(block)] = _top_k_arrays(
-                queries[block] @ transposed, block, self.k)
+                queries[block] @ transposed, block, self.k
+            )
         return top, scores
 
     def related(self) -> Related:
         ids = self.ids
-        return {pid: tuple(ids[j] for j in row if j >= 0)
-                for pid, row in zip(ids, self.top.tolist(), strict=True)}
+        return {
+            pid: tuple(ids[j] for j in row if j >= 0)
+            for pid, row in zip(ids, self.top.tolist(), strict=True)
+        }
 
     # -------------------------------------------------- state file
 
@@ -361,14 +416,22 @@ class _Model:
 
         buffer = io.BytesIO()
         np.savez(
-            buffer, head=np.frombuffer(_state_head(self.k).encode(), dtype=np.uint8),
+            buffer,
+            head=np.frombuffer(_state_head(self.k).encode(), dtype=np.uint8),
             ids=np.frombuffer("\n".join(self.ids).encode(), dtype=np.uint8),
             digests=np.frombuffer(b"".join(self.digests), dtype=np.uint8),
-            terms=np.frombuffer("\n".join(self.terms).encode("utf-8", "surrogatepass"),
-                                dtype=np.uint8),
-            idf=self.idf, data=self.joined.data, indices=self.joined.indices,
-            indptr=self.joined.indptr, col_df=self.col_df, frozen=self.frozen,
-            top=self.top, scores=self.scores, basis_size=np.array([self.basis_size]),
+            terms=np.frombuffer(
+                "\n".join(self.terms).encode("utf-8", "surrogatepass"), dtype=np.uint8
+            ),
+            idf=self.idf,
+            data=self.joined.data,
+            indices=self.joined.indices,
+            indptr=self.joined.indptr,
+            col_df=self.col_df,
+            frozen=self.frozen,
+            top=self.top,
+            scores=self.scores,
+            basis_size=np.array([self.basis_size]),
         )
         try:
             atomic_write(path, buffer.getvalue())
@@ -391,17 +454,33 @@ class _Model:
                 digests = f["digests"].tobytes()
                 terms = f["terms"].tobytes().decode("utf-8", "surrogatepass").split("\n")
                 idf, col_df = f["idf"], f["col_df"]
-                joined = sp.csr_matrix((f["data"], f["indices"], f["indptr"]),
-                                       shape=(len(ids), 2 * len(terms)))
-                model = cls(ids=ids, digests=[digests[i : i + 12] for i in range(0, len(digests), 12)],
-                            terms=terms, idf=idf, joined=joined, col_df=col_df,
-                            frozen=f["frozen"], k=k, basis_size=int(f["basis_size"][0]),
-                            top=f["top"], scores=f["scores"])
+                joined = sp.csr_matrix(
+                    (f["data"], f["indices"], f["indptr"]), shape=(len(ids), 2 * len(terms))
+                )
+                model = cls(
+                    ids=ids,
+                    digests=[digests[i : i + 12] for i in range(0, len(digests), 12)],
+                    terms=terms,
+                    idf=idf,
+                    joined=joined,
+                    col_df=col_df,
+                    frozen=f["frozen"],
+                    k=k,
+                    basis_size=int(f["basis_size"][0]),
+                    top=f["top"],
+                    scores=f["scores"],
+                )
             n = len(ids)
-            if (len(model.digests) != n or len(idf) != len(terms) or len(col_df) != 2 * len(terms)
-                    or model.frozen.shape != (n,) or model.top.shape != (n, k)
-                    or model.scores.shape != (n, k) or ids != sorted(ids)
-                    or (model.top >= n).any()):
+            if (
+                len(model.digests) != n
+                or len(idf) != len(terms)
+                or len(col_df) != 2 * len(terms)
+                or model.frozen.shape != (n,)
+                or model.top.shape != (n, k)
+                or model.scores.shape != (n, k)
+                or ids != sorted(ids)
+                or (model.top >= n).any()
+            ):
                 raise ValueError("parts of different sizes")
             return model
         except FileNotFoundError:
@@ -412,18 +491,26 @@ class _Model:
 
 
 def _state_head(k: int) -> str:
-    return (f"{ALGORITHM_VERSION}|{TITLE_WEIGHT}|{QUERY_TERMS}|{_SET_ASIDE_BELOW}|"
-            f"{_scipy_version()}|k={k}")
+    return (
+        f"{ALGORITHM_VERSION}|{TITLE_WEIGHT}|{QUERY_TERMS}|{_SET_ASIDE_BELOW}|"
+        f"{_scipy_version()}|k={k}"
+    )
 
 
-def _term_ids(texts: list[str], analyze: Callable[[str], list[str]],
-              vocabulary: dict[str, int]) -> list:
+def _term_ids(
+    texts: list[str], analyze: Callable[[str], list[str]], vocabulary: dict[str, int]
+) -> list:
     """Each text's tokens as term numbers in order of first sight (`vocabulary` grows):
     4 bytes a token; lists of 3 million token strings took ~400 MB at 20,000 papers."""
     import numpy as np
 
-    return [np.array([vocabulary.setdefault(token, len(vocabulary)) for token in analyze(text)],
-                     dtype=np.int32) for text in texts]
+    return [
+        np.array(
+            [vocabulary.setdefault(token, len(vocabulary)) for token in analyze(text)],
+            dtype=np.int32,
+        )
+        for text in texts
+    ]
 
 
 def _sorted_terms(vocabulary: dict[str, int]) -> tuple[list[str], Any]:
@@ -444,8 +531,9 @@ def _counts(docs: list, place) -> csr_matrix:
 
     cols = place[np.concatenate([np.zeros(0, dtype=np.int32), *docs])]
     rows = np.repeat(np.arange(len(docs)), [len(tokens) for tokens in docs])
-    counts = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)),
-                           shape=(len(docs), len(place)))
+    counts = sp.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(docs), len(place))
+    )
     counts.sum_duplicates()  # sorted columns, one entry per term
     counts.data = np.log(counts.data) + np.float32(1)
     return counts
@@ -484,8 +572,9 @@ def _l2_rows(matrix: csr_matrix) -> csr_matrix:
     import numpy as np
 
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    squares = np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2,
-                          minlength=matrix.shape[0])
+    squares = np.bincount(
+        rows, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]
+    )
     norms = np.sqrt(squares)
     norms[norms == 0] = 1.0
     matrix.data = (matrix.data / norms[rows]).astype(np.float32)

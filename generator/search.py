@@ -128,16 +128,18 @@ class SearchIndex:
             # (summed over its processes) from ~1.1 to 3.4 GB at 20,000 papers.
             self._index()
             return self
-        self._thread = threading.Thread(target=self._index, args=(True,), name="pagefind",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._index, args=(True,), name="pagefind", daemon=True
+        )
         self._thread.start()
         return self
 
     def _index(self, background: bool = False) -> None:
         try:
             for name, digest in self.todo:
-                _run_pagefind(self.cache_dir / "src" / name, self.cache_dir / "index" / name,
-                              background)
+                _run_pagefind(
+                    self.cache_dir / "src" / name, self.cache_dir / "index" / name, background
+                )
                 self.manifest[name] = digest
                 # after each run: a killed build keeps the slices already indexed
                 atomic_write(self.manifest_file, _dumps(self.manifest))
@@ -212,8 +214,10 @@ def slices(year: int, per_month: Counter[int]) -> dict[int, str]:
         for month, count in per_month.items():
             sizes[part_of[month]] += count
         if max(sizes.values(), default=0) <= MAX_PAGES or parts == CUTS[-1][0]:
-            return {month: name.format(year=year, part=part, month=month)
-                    for month, part in part_of.items()}
+            return {
+                month: name.format(year=year, part=part, month=month)
+                for month, part in part_of.items()
+            }
     raise AssertionError("search.CUTS is empty")
 
 
@@ -237,8 +241,10 @@ def lean_page(paper: Paper, day: dt.date) -> bytes:
         org = paper.organization.fullname or paper.organization.name
         lines.append(f"<p>{e(org)}</p>")
         value = e(filter_value(org))  # not indexed as text again: data-pagefind-ignore
-        lines.append(f'<div data-pagefind-ignore><span data-pagefind-filter="organization">'
-                     f"{value}</span></div>")
+        lines.append(
+            f'<div data-pagefind-ignore><span data-pagefind-filter="organization">'
+            f"{value}</span></div>"
+        )
     if paper.keywords:
         lines.append(f"<p>{e(', '.join(paper.keywords))}</p>")
     lines.append("</main>\n</body>\n</html>\n")
@@ -329,9 +335,15 @@ def _spawn(cmd: list[str], background: bool) -> tuple[int, str]:
     the build thread, which was waiting on Pagefind, never did (a test hung on it).
     `background`: at a lower priority, so that the build's own critical path goes first."""
     with tempfile.TemporaryFile() as out:
-        pid = os.posix_spawn(cmd[0], cmd, os.environ, file_actions=[
-            (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2),
-        ])
+        pid = os.posix_spawn(
+            cmd[0],
+            cmd,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 1),
+                (os.POSIX_SPAWN_DUP2, out.fileno(), 2),
+            ],
+        )
         if background:
             with contextlib.suppress(OSError):
                 os.setpriority(os.PRIO_PROCESS, pid, NICE)  # as the forked steps
@@ -345,6 +357,7 @@ def _pagefind_command() -> list[str]:
     only finds the same binary and execs it, after ~0.1 s of imports (asyncio) a run."""
     try:
         from pagefind_bin_extended import get_executable  # type: ignore[import-untyped]
+
         return [str(get_executable())]
     except (ImportError, FileNotFoundError):
         return [sys.executable, "-m", "pagefind"]

@@ -69,7 +69,11 @@ class _Collect(logging.Handler):
 
 
 def run_mkdocs(
-    paths: Paths, config: SiteConfig, stage: Path, tree: SiteTree, jobs: int | None = None,
+    paths: Paths,
+    config: SiteConfig,
+    stage: Path,
+    tree: SiteTree,
+    jobs: int | None = None,
     digests: dict[str, str] | None = None,
 ) -> MkDocsReport:
     """Build the generated Markdown with MkDocs (strict) into the scratch folder `stage`,
@@ -155,7 +159,8 @@ def _build_shards(
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(min(jobs, len(shards)), maxtasksperchild=1) as pool:
         results = [
-            pool.apply_async(_mkdocs, (paths, config, d, set(s))) for d, s in zip(dirs, shards, strict=True)
+            pool.apply_async(_mkdocs, (paths, config, d, set(s)))
+            for d, s in zip(dirs, shards, strict=True)
         ]
         for result in results:
             result.get()
@@ -331,7 +336,9 @@ def remove_in_background(folder: Path) -> None:
     try:
         subprocess.Popen(
             ["rm", "-rf", "--", str(trash)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
     except OSError:

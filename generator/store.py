@@ -106,9 +106,16 @@ def scan(content: Path) -> tuple[list[Path], list[str]]:
         elif not entry.is_dir():
             day = _file_date(entry.name)
             target = day_path(content, day) if day and FIRST_DAY <= day <= LAST_DAY else None
-            problems.append(f"{path}: not in a year folder; {layout}" + (
-                "" if target is None else f" (and {target} exists too: the same day in two "
-                "files; keep one)" if target.exists() else " (`check --fix` moves it)"))
+            problems.append(
+                f"{path}: not in a year folder; {layout}"
+                + (
+                    ""
+                    if target is None
+                    else f" (and {target} exists too: the same day in two files; keep one)"
+                    if target.exists()
+                    else " (`check --fix` moves it)"
+                )
+            )
         elif not YEAR_DIR.match(entry.name):
             problems.append(f"{path}: not a year folder (YYYY); {layout}")
         else:
@@ -145,8 +152,11 @@ def _scan_year(folder: Path, files: list[Path], problems: list[str], layout: str
             target = folder.parent / f"{day:%Y}" / entry.name
             problems.append(
                 f"{path}: the day {day} is in the wrong year folder; it belongs in {target}"
-                + (" (and that file exists too: the same day in two files; keep one)"
-                   if target.exists() else " (`check --fix` moves it)")
+                + (
+                    " (and that file exists too: the same day in two files; keep one)"
+                    if target.exists()
+                    else " (`check --fix` moves it)"
+                )
             )
         else:
             files.append(path)
@@ -242,7 +252,9 @@ def load_all(content: Path, cache: Path | None = None) -> list[Day]:
     return days
 
 
-def _write_cache(cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], keep: set[str]) -> None:
+def _write_cache(
+    cache: Path, changed: dict[str, dict[str, tuple[str, Day]]], keep: set[str]
+) -> None:
     for year, fresh in changed.items():
         data = pickle.dumps(fresh, protocol=pickle.HIGHEST_PROTOCOL)
         replace_file(cache / f"{year}.pickle", data)  # known to differ: not read back
@@ -290,8 +302,9 @@ def _read_text(path: Path) -> str:
     except OSError as exc:
         raise ContentError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
-        raise ContentError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; a day file "
-                           "is well under 1 MB")
+        raise ContentError(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB; a day file is well under 1 MB"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -355,8 +368,10 @@ def _describe(path: Path, text: str, data: dict, err: Any) -> str:
     if err["type"] == "extra_forbidden":
         cause = "unknown key"
     elif err["type"] == "string_type" and isinstance(err.get("input"), float):
-        cause = "must be a quoted string (an unquoted arXiv id reads as a number; " \
-                "`check --fix` quotes it)"
+        cause = (
+            "must be a quoted string (an unquoted arXiv id reads as a number; "
+            "`check --fix` quotes it)"
+        )
     return f"{where}: {': '.join(parts + [cause])}"
 
 
@@ -414,9 +429,11 @@ def _quote_ids(text: str) -> tuple[str, list[tuple[int, str]]]:
         return text, []
     papers = _child(root, "papers")
     nodes = [
-        node for item in (papers.value if isinstance(papers, yaml.SequenceNode) else [])
+        node
+        for item in (papers.value if isinstance(papers, yaml.SequenceNode) else [])
         if isinstance(node := _child(item, "id"), yaml.ScalarNode)
-        and node.style is None and node.tag != "tag:yaml.org,2002:str"
+        and node.style is None
+        and node.tag != "tag:yaml.org,2002:str"
         and ARXIV_ID.match(node.value)
     ]
     for node in reversed(nodes):
@@ -480,9 +497,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                     continue
                 if first is not key_node:
                     raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping", node.start_mark,
+                        "while constructing a mapping",
+                        node.start_mark,
                         f"duplicate key {key!r} (first on line {first.start_mark.line + 1})",
-                        key_node.start_mark)
+                        key_node.start_mark,
+                    )
         return super().construct_mapping(node, deep=deep)
 
 
@@ -501,8 +520,7 @@ def _check_limits(root: yaml.Node) -> None:
         raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
     def kids_of(node: yaml.Node) -> list[yaml.Node]:
-        return [n for pair in node.value for n in pair] if isinstance(node, mapping) \
-            else node.value
+        return [n for pair in node.value for n in pair] if isinstance(node, mapping) else node.value
 
     def alias(node: yaml.Node) -> None:
         nonlocal aliases
@@ -522,8 +540,11 @@ def _check_limits(root: yaml.Node) -> None:
             for kid in kids_of(node):
                 total += len(kid.value) + 1 if kid.__class__ is scalar else size[id(kid)]
             if total > MAX_EXPANDED:
-                fail(node, f"larger than {MAX_EXPANDED:,} characters with its aliases "
-                           "expanded (an alias bomb?)")
+                fail(
+                    node,
+                    f"larger than {MAX_EXPANDED:,} characters with its aliases "
+                    "expanded (an alias bomb?)",
+                )
             size[key] = total
             continue
         if key in on_path:

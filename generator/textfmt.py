@@ -38,10 +38,70 @@ MAX_FORMULAS = 64
 UNSAFE_LATEX = re.compile(r"\\(href|url|html|class|style|data|cssId|require|includegraphics)\b")
 
 ALLOWED_TAGS = frozenset(
-    ["math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup", "mfrac", "msqrt", "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom", "menclose", "merror", "mmultiscripts", "mprescripts", "none"]
+    [
+        "math",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "msub",
+        "msup",
+        "msubsup",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mover",
+        "munder",
+        "munderover",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+        "mphantom",
+        "menclose",
+        "merror",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+    ]
 )
 ALLOWED_ATTRS = frozenset(
-    ["display", "mathvariant", "stretchy", "fence", "separator", "form", "lspace", "rspace", "accent", "accentunder", "movablelimits", "largeop", "symmetric", "minsize", "maxsize", "linethickness", "scriptlevel", "displaystyle", "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines", "frame", "width", "height", "depth", "voffset", "notation"]
+    [
+        "display",
+        "mathvariant",
+        "stretchy",
+        "fence",
+        "separator",
+        "form",
+        "lspace",
+        "rspace",
+        "accent",
+        "accentunder",
+        "movablelimits",
+        "largeop",
+        "symmetric",
+        "minsize",
+        "maxsize",
+        "linethickness",
+        "scriptlevel",
+        "displaystyle",
+        "columnalign",
+        "rowalign",
+        "columnspacing",
+        "rowspacing",
+        "columnlines",
+        "rowlines",
+        "frame",
+        "width",
+        "height",
+        "depth",
+        "voffset",
+        "notation",
+    ]
 )
 SAFE_VALUE = re.compile(r"^[\w .%#+-]{0,40}$")
 MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
@@ -85,7 +145,7 @@ def render_math(latex: str, display: bool = False) -> str | None:
     tex = html.escape(latex, quote=False)
     head, _, inner = body.partition(">")
     return (
-        f'{head}><semantics>{inner.removesuffix("</math>")}'
+        f"{head}><semantics>{inner.removesuffix('</math>')}"
         f'<annotation encoding="application/x-tex" data-pagefind-ignore>{tex}</annotation>'
         "</semantics></math>"
     )

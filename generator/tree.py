@@ -63,8 +63,14 @@ class SiteTree:
         #: metadata was not in memory (as in a daily cron job).
         self.inodes: dict[str, tuple[int, int]] = {}
 
-    def add(self, rel: str, source: str | Path, *, movable: bool = False,
-            inode: tuple[int, int] | None = None) -> None:
+    def add(
+        self,
+        rel: str,
+        source: str | Path,
+        *,
+        movable: bool = False,
+        inode: tuple[int, int] | None = None,
+    ) -> None:
         self.files[rel] = str(source)
         if movable:
             self.movable.add(rel)
@@ -72,8 +78,12 @@ class SiteTree:
             self.inodes[rel] = inode
 
     def add_folder(
-        self, prefix: str, folder: Path, wanted: Callable[[str], bool] | None = None,
-        *, movable: bool = False,
+        self,
+        prefix: str,
+        folder: Path,
+        wanted: Callable[[str], bool] | None = None,
+        *,
+        movable: bool = False,
     ) -> None:
         """Add every file under `folder` as `prefix` + its POSIX path relative to `folder`."""
         if not os.path.isdir(folder):
@@ -83,8 +93,9 @@ class SiteTree:
             if wanted is None or wanted(rel):
                 self.add(prefix + rel, path, movable=movable, inode=(device, inode))
 
-    def sync(self, target: Path, listing: Listing | None = None,
-             records: FolderRecords | None = None) -> SyncReport:
+    def sync(
+        self, target: Path, listing: Listing | None = None, records: FolderRecords | None = None
+    ) -> SyncReport:
         """Make `target` hold exactly these files, each the same inode as its source.
 
         `listing`: what `target` holds, if read before (`Prescan`); nothing may have
@@ -93,7 +104,9 @@ class SiteTree:
         report = SyncReport()
         root = str(target)
         os.makedirs(root, exist_ok=True)
-        files, dirs = listing if listing is not None else _scan(root, records.of(root) if records else None)
+        files, dirs = (
+            listing if listing is not None else _scan(root, records.of(root) if records else None)
+        )
         device = os.stat(root).st_dev
         needed_dirs = {""}
         for rel in self.files:
@@ -197,8 +210,9 @@ class Prescan:
 
     def __init__(self, target: Path, records: FolderRecords | None = None) -> None:
         self._listing: Listing | None = None
-        self._thread = threading.Thread(target=self._run, args=(str(target), records),
-                                        name="prescan", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(str(target), records), name="prescan", daemon=True
+        )
         self._thread.start()
 
     def _run(self, root: str, records: FolderRecords | None) -> None:
@@ -290,10 +304,11 @@ class FolderRecords:
         records = self._load()
         records.pop((st.st_dev, st.st_ino), None)
         records[(st.st_dev, st.st_ino)] = record
-        kept = self._records = dict(list(records.items())[-self.KEEP:])
+        kept = self._records = dict(list(records.items())[-self.KEEP :])
         with contextlib.suppress(GeneratorError):  # not saved: the next scan lists every folder
-            replace_file(self.path, pickle.dumps((self.FORMAT, kept),
-                                                 protocol=pickle.HIGHEST_PROTOCOL))
+            replace_file(
+                self.path, pickle.dumps((self.FORMAT, kept), protocol=pickle.HIGHEST_PROTOCOL)
+            )
 
 
 def _place(source: str, dest: str, *, move: bool) -> bool:

@@ -97,8 +97,9 @@ def gains(history: Mapping[str, Sequence[Point]]) -> dict[str, int]:
     return {pid: gain(points, now) for pid, points in history.items() if points}
 
 
-def rising(ids: Iterable[str], history: Mapping[str, Sequence[Point]],
-           gained: Mapping[str, int]) -> list[tuple[str, int]]:
+def rising(
+    ids: Iterable[str], history: Mapping[str, Sequence[Point]], gained: Mapping[str, int]
+) -> list[tuple[str, int]]:
     """(id, gain) of the papers among `ids` that gained upvotes, most gained first; ties
     by latest upvotes (more first), then by id, so the order never depends on input order."""
     found = {pid: gained[pid] for pid in ids if gained.get(pid, 0) > 0}
@@ -110,8 +111,9 @@ def recent_days(days: Iterable[dt.date], count: int) -> list[dt.date]:
     return sorted(days)[-count:] if count > 0 else []
 
 
-def rising_window(listed: Mapping[dt.date, Sequence[str]], history: Mapping[str, Sequence[Point]],
-                  count: int) -> tuple[list[dt.date], list[tuple[str, int]]]:
+def rising_window(
+    listed: Mapping[dt.date, Sequence[str]], history: Mapping[str, Sequence[Point]], count: int
+) -> tuple[list[dt.date], list[tuple[str, int]]]:
     """The Rising page and feed: the newest `count` featured days of `listed` (day: ids)
     and their papers that gained upvotes, ranked (rising)."""
     window = recent_days(listed, count)

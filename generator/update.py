@@ -43,8 +43,9 @@ def capture_time(now: dt.datetime | None = None) -> dt.datetime:
         try:
             now = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise GeneratorError(f"${NOW_ENV}: {text!r} is not an ISO time "
-                                 "(e.g. 2026-12-07T02:45:00Z)") from None
+            raise GeneratorError(
+                f"${NOW_ENV}: {text!r} is not an ISO time (e.g. 2026-12-07T02:45:00Z)"
+            ) from None
         if now.tzinfo is None:
             now = now.replace(tzinfo=dt.UTC)
     when = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -105,7 +106,9 @@ def _fetch_one(fetcher: Fetcher, content: Path, day: dt.date, report: FetchRepor
     if not papers:
         report.empty.append(day)
         if old is not None:
-            log.warning("%s: the API returned no papers; keeping the %d stored", day, len(old.papers))
+            log.warning(
+                "%s: the API returned no papers; keeping the %d stored", day, len(old.papers)
+            )
         return
     try:
         merged = store.merge(old, day, papers)
@@ -123,8 +126,11 @@ def with_refresh(content: Path, days: list[dt.date], refresh_days: int) -> list[
     day file) up to the last of `days`, oldest first, each once."""
     if not refresh_days or not days:
         return days
-    stored = [d for d in (store.file_day(p) for p in store.day_files(content))
-              if d is not None and d <= days[-1]]
+    stored = [
+        d
+        for d in (store.file_day(p) for p in store.day_files(content))
+        if d is not None and d <= days[-1]
+    ]
     return sorted(set(days) | set(stored[-refresh_days:]))
 
 

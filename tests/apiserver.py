@@ -57,19 +57,33 @@ def load_items(date: str, folder: Path = LOCAL_DATA) -> list[Any]:
 
 def load_days(folder: Path = LOCAL_DATA) -> dict[str, list[Any]]:
     """Every <date>.json in `folder`, keyed by date."""
-    return {p.stem: load_items(p.stem, folder) for p in sorted(folder.glob("*.json"))
-            if _DATE.match(p.stem)}
+    return {
+        p.stem: load_items(p.stem, folder)
+        for p in sorted(folder.glob("*.json"))
+        if _DATE.match(p.stem)
+    }
 
 
-def make_item(paper_id: str, title: str, summary: str = "An abstract.", *, upvotes: int = 0,
-              authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"),
-              organization: dict[str, str] | None = None, **paper: Any) -> dict[str, Any]:
+def make_item(
+    paper_id: str,
+    title: str,
+    summary: str = "An abstract.",
+    *,
+    upvotes: int = 0,
+    authors: tuple[str, ...] = ("Ada Lovelace", "Alan Turing"),
+    organization: dict[str, str] | None = None,
+    **paper: Any,
+) -> dict[str, Any]:
     """One API item shaped like the real ones (text inside `paper`), for tests that script a day."""
     item: dict[str, Any] = {
         "paper": {
-            "id": paper_id, "title": title, "summary": summary, "upvotes": upvotes,
+            "id": paper_id,
+            "title": title,
+            "summary": summary,
+            "upvotes": upvotes,
             "authors": [{"name": name, "hidden": False} for name in authors],
-            "publishedAt": "2026-09-30T00:00:00.000Z", **paper,
+            "publishedAt": "2026-09-30T00:00:00.000Z",
+            **paper,
         },
         "publishedAt": "2026-10-03T00:00:00.000Z",
         "numComments": 1,
@@ -122,8 +136,7 @@ class FakeApi:
             self.requests.append(request)
 
     def start(self) -> FakeApi:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,),
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.01,), daemon=True)
         self._thread.start()
         return self
 
@@ -193,9 +206,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_raw(200, {"Content-Type": "application/json"}, _endless(self.api))
         elif kind == "drip":
             body = self._page_body(query)
-            self._send_raw(200, {"Content-Type": "application/json",
-                                 "Content-Length": str(len(body))},
-                           _drip(body, fault[1], self.api))
+            self._send_raw(
+                200,
+                {"Content-Type": "application/json", "Content-Length": str(len(body))},
+                _drip(body, fault[1], self.api),
+            )
         elif kind == "repeat":
             self._send(200, self._page_body({**query, "p": "0"}), "application/json")
         else:
@@ -211,20 +226,25 @@ class _Handler(BaseHTTPRequestHandler):
         limit, page = int(query.get("limit", "50")), int(query.get("p", "0"))
         extra = {}
         if len(self.api.days.get(query["date"], [])) > (page + 1) * limit:
-            extra["Link"] = f'<{self.api.url}api/daily_papers?date={query["date"]}' \
-                            f'&p={page + 1}&limit={limit}>; rel="next"'
+            extra["Link"] = (
+                f"<{self.api.url}api/daily_papers?date={query['date']}"
+                f'&p={page + 1}&limit={limit}>; rel="next"'
+            )
         self._send(200, body, "application/json; charset=utf-8", extra)
 
     def _page_body(self, query: dict[str, str]) -> bytes:
         limit, page = int(query.get("limit", "50") or 50), int(query.get("p", "0") or 0)
-        items = self.api.days.get(query.get("date", ""), [])[page * limit:(page + 1) * limit]
-        return json.dumps(items).encode("utf-8")  # \u escapes: lone surrogates survive, as from a real API
+        items = self.api.days.get(query.get("date", ""), [])[page * limit : (page + 1) * limit]
+        return json.dumps(items).encode(
+            "utf-8"
+        )  # \u escapes: lone surrogates survive, as from a real API
 
     def _send_json(self, status: int, data: Any, extra: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(data).encode("utf-8"), "application/json", extra)
 
-    def _send(self, status: int, body: bytes, ctype: str,
-              extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -279,12 +299,20 @@ def _invalid(query: dict[str, str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=SHARED_DATA,
-                        help="folder of <YYYY-MM-DD>.json listings (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=SHARED_DATA,
+        help="folder of <YYYY-MM-DD>.json listings (default: %(default)s)",
+    )
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--verbose", action="store_true", help="log every request")
-    parser.add_argument("--then", nargs=argparse.REMAINDER, metavar="CMD",
-                        help="run CMD ({url}: the server's base URL), then stop with its status")
+    parser.add_argument(
+        "--then",
+        nargs=argparse.REMAINDER,
+        metavar="CMD",
+        help="run CMD ({url}: the server's base URL), then stop with its status",
+    )
     args = parser.parse_args(argv)
     api = FakeApi(load_days(args.data), port=args.port)
     api.httpd.verbose = args.verbose  # type: ignore[attr-defined]

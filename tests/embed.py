@@ -42,15 +42,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the captures folder")
     parser.add_argument("--from", dest="start", type=dt.date.fromisoformat, required=True)
     parser.add_argument("--to", dest="end", type=dt.date.fromisoformat, required=True)
-    parser.add_argument("--root", type=Path, default=REPO, help="project folder (default: this repo)")
+    parser.add_argument(
+        "--root", type=Path, default=REPO, help="project folder (default: this repo)"
+    )
     args = parser.parse_args(argv)
     readme = args.data / "README.md"
     if not readme.is_file():
         parser.error(f"{readme}: not found (the captures and their README with the saved times)")
     times = saved_times(readme)
     days = load_days(args.data)
-    chosen = sorted((times[d], d) for d in days if args.start <= dt.date.fromisoformat(d) <= args.end)
-    missing = [d for d in days if d not in times and args.start <= dt.date.fromisoformat(d) <= args.end]
+    chosen = sorted(
+        (times[d], d) for d in days if args.start <= dt.date.fromisoformat(d) <= args.end
+    )
+    missing = [
+        d for d in days if d not in times and args.start <= dt.date.fromisoformat(d) <= args.end
+    ]
     if missing:
         parser.error(f"{readme}: no saved time for {', '.join(missing)}")
     content = args.root / "content"
@@ -59,8 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     with FakeApi(days) as api:
         for when, day in chosen:
             env = {**os.environ, "DAILYPAPERS_NOW": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
-            command = [sys.executable, "-m", "generator", "fetch", "--root", str(args.root),
-                       "--api", api.url, "--date", day]
+            command = [
+                sys.executable,
+                "-m",
+                "generator",
+                "fetch",
+                "--root",
+                str(args.root),
+                "--api",
+                api.url,
+                "--date",
+                day,
+            ]
             status = subprocess.call(command, env=env, cwd=args.root)
             if status:
                 return status

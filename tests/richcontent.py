@@ -18,12 +18,30 @@ from generator.models import Organization
 
 #: Phrases a paper gets as a keyword when its title or abstract contains them.
 PHRASES = (
-    "large language models", "reinforcement learning", "diffusion models", "video generation",
-    "benchmark", "agents", "reasoning", "multimodal", "image generation", "robotics",
-    "retrieval", "speech", "3D", "fine-tuning", "vision-language models", "code generation",
+    "large language models",
+    "reinforcement learning",
+    "diffusion models",
+    "video generation",
+    "benchmark",
+    "agents",
+    "reasoning",
+    "multimodal",
+    "image generation",
+    "robotics",
+    "retrieval",
+    "speech",
+    "3D",
+    "fine-tuning",
+    "vision-language models",
+    "code generation",
 )
-ORGS = (("google", "Google"), ("nvidia", "NVIDIA"), ("meta", ""), ("qwen", "Qwen"),
-        ("allenai", "Ai2"))
+ORGS = (
+    ("google", "Google"),
+    ("nvidia", "NVIDIA"),
+    ("meta", ""),
+    ("qwen", "Qwen"),
+    ("allenai", "Ai2"),
+)
 
 
 def _number(text: str, modulo: int) -> int:
@@ -42,10 +60,16 @@ def enrich(content: Path, out: Path) -> None:
             if org_index < len(ORGS):
                 name, fullname = ORGS[org_index]
                 org = Organization(name=name, fullname=fullname or None)
-            papers.append(paper.model_copy(update={
-                "upvotes": _number(paper.id, 120), "keywords": keywords, "organization": org,
-                "comments": _number(paper.id + "c", 9),
-            }))
+            papers.append(
+                paper.model_copy(
+                    update={
+                        "upvotes": _number(paper.id, 120),
+                        "keywords": keywords,
+                        "organization": org,
+                        "comments": _number(paper.id + "c", 9),
+                    }
+                )
+            )
         store.save_day(out, day.model_copy(update={"papers": papers}))
 
 
@@ -56,5 +80,8 @@ def add_history(content: Path, days: int = 3) -> None:
     counts = {p.id: (p.upvotes, p.comments) for day in recent for p in day.papers}
     first = dt.datetime.combine(recent[-1].date, dt.time(2, 45), tzinfo=dt.UTC)
     history.append(content, first, {pid: (up // 2, c, None) for pid, (up, c) in counts.items()})
-    history.append(content, first + dt.timedelta(hours=25),
-                   {pid: (up, c, None) for pid, (up, c) in counts.items()})
+    history.append(
+        content,
+        first + dt.timedelta(hours=25),
+        {pid: (up, c, None) for pid, (up, c) in counts.items()},
+    )

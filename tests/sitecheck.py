@@ -43,7 +43,9 @@ class Page(HTMLParser):
         return "".join(self.text_by_tag.get(tag, []))
 
     def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
-        return [a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+        return [
+            a for t, a in self.elements if t == tag and all(a.get(k) == v for k, v in attrs.items())
+        ]
 
     def links(self) -> list[str]:
         return [a[k] for _, a in self.elements for k in ("href", "src") if k in a]
@@ -78,8 +80,12 @@ def broken_links(site: Path, base_path: str = "/") -> list[str]:
                 if not parts.path.startswith(base_path):
                     broken.append(f"{html.relative_to(site)}: {link} (outside the site)")
                     continue
-                rel_dir, parts = ".", parts._replace(path=parts.path[len(base_path):] or ".")
-            path = posixpath.normpath(posixpath.join(rel_dir, unquote(parts.path))) if parts.path else html.relative_to(site).as_posix()
+                rel_dir, parts = ".", parts._replace(path=parts.path[len(base_path) :] or ".")
+            path = (
+                posixpath.normpath(posixpath.join(rel_dir, unquote(parts.path)))
+                if parts.path
+                else html.relative_to(site).as_posix()
+            )
             target = site / path
             if target.is_dir():
                 target = target / "index.html"
@@ -97,7 +103,8 @@ def manifest(folder: Path) -> dict[str, str]:
     """{relative path: sha256} of every file under `folder`: two equal manifests, equal trees."""
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*")) if p.is_file()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 

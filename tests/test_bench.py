@@ -70,19 +70,27 @@ def test_smoke_writes_the_table_and_the_chart(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # Where the bytes go: every part's KB per paper, summing to the site's KB per paper.
     section = text.split("## Where the bytes go", 1)[1].split("\n## ", 1)[0]
-    table = {cells[0]: cells[1:3] for cells in (
-        [cell.strip().strip("*") for cell in line.strip("|").split("|")]
-        for line in section.splitlines() if line.startswith("| ") and "---" not in line
-    ) if cells[0] != "Part"}
+    table = {
+        cells[0]: cells[1:3]
+        for cells in (
+            [cell.strip().strip("*") for cell in line.strip("|").split("|")]
+            for line in section.splitlines()
+            if line.startswith("| ") and "---" not in line
+        )
+        if cells[0] != "Part"
+    }
     total = table.pop("all")
     assert {"paper pages", "day pages", "Pagefind index", "JSON API (`api/`)"} <= set(table)
     for i, row in enumerate(rows):
         site_kb = float(row.strip("|").split("|")[11])  # the summary table's KB/paper
         assert float(total[i]) == pytest.approx(site_kb, abs=0.06)
         assert sum(float(cells[i]) for cells in table.values()) == pytest.approx(
-            site_kb, abs=0.06 * len(table))
+            site_kb, abs=0.06 * len(table)
+        )
     assert re.search(r"A paper page \(10 days, median of \d+\): [\d.]+ KB, of which", section)
-    assert re.search(r"That chrome alone on the site's [\d,]+ HTML pages comes to [\d.]+ KB", section)
+    assert re.search(
+        r"That chrome alone on the site's [\d,]+ HTML pages comes to [\d.]+ KB", section
+    )
 
 
 # ---------------------------------------------------------------- the real-shaped workload
@@ -116,8 +124,9 @@ def test_realshape_is_real_papers_under_new_ids_and_deterministic(tmp_path: Path
     ids = [p.id for d in days for p in d.papers]
     assert len(ids) == len(set(ids))
     assert all(p.id.startswith(f"{d.date:%y%m}.") for d in days for p in d.papers)
-    assert all(d.date - dt.timedelta(days=6) <= p.published <= d.date
-               for d in days for p in d.papers)
+    assert all(
+        d.date - dt.timedelta(days=6) <= p.published <= d.date for d in days for p in d.papers
+    )
     # The texts, authors, keywords, organizations and upvotes are the captures' own.
     real = {}
     for f in sorted(CAPTURES.glob("*.json")):
@@ -129,7 +138,12 @@ def test_realshape_is_real_papers_under_new_ids_and_deterministic(tmp_path: Path
         assert p.title in captured
         source = real[p.title]
         assert (p.summary, p.authors, p.keywords, p.organization, p.upvotes) == (
-            source.summary, source.authors, source.keywords, source.organization, source.upvotes)
+            source.summary,
+            source.authors,
+            source.keywords,
+            source.organization,
+            source.upvotes,
+        )
     assert any(p.organization for d in days for p in d.papers)
     assert any(p.keywords for d in days for p in d.papers)
     # Seeded: a second run writes the same bytes.
@@ -148,7 +162,12 @@ def test_realshape_counts_per_year() -> None:
     import datetime as dt
 
     assert [realshape.per_day(dt.date(y, 6, 1)) for y in (2023, 2024, 2025, 2026, 2027)] == [
-        12, 25, 45, 50, 50]
+        12,
+        25,
+        45,
+        50,
+        50,
+    ]
     weekdays = list(realshape.weekdays(realshape.START, realshape.UNTIL))
     assert len(weekdays) == 938  # the ~938 days of the issue
     expected = sum(realshape.per_day(d) for d in weekdays)
@@ -162,9 +181,19 @@ def test_bench_names_the_missing_captures_folder(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no-captures: not found"):
         realshape.real_papers(missing)
     proc = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--captures", str(missing),
-         "--out", str(tmp_path / "out")],
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--captures",
+            str(missing),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2
     assert f"{missing}: not found" in proc.stderr and "--shape synthetic" in proc.stderr

@@ -107,8 +107,12 @@ class Monitor:
         context.on("weberror", lambda err: self.errors.append(f"uncaught: {err.error}"))
         context.on("request", lambda req: self.requests.append(req.url))
         context.on(
-            "requestfailed", lambda req: None if _cancelled_favicon(req.url, req.failure)
-            else self.errors.append(f"failed: {req.url} {req.failure}")
+            "requestfailed",
+            lambda req: (
+                None
+                if _cancelled_favicon(req.url, req.failure)
+                else self.errors.append(f"failed: {req.url} {req.failure}")
+            ),
         )
         context.on("response", self._response)
 
@@ -489,7 +493,9 @@ def test_search_on_an_archive_with_no_papers(
         monitor.assert_clean()
 
 
-def test_a_press_that_outlasts_the_search_loading_still_opens_it(open_context, base_url: str) -> None:
+def test_a_press_that_outlasts_the_search_loading_still_opens_it(
+    open_context, base_url: str
+) -> None:
     """The first press on the header search starts loading Pagefind, whose button replaces
     the stand-in; a release after that lands on another element than the press, and the
     browser sends the click to their common parent. It must still open the search, once."""
@@ -501,7 +507,9 @@ def test_a_press_that_outlasts_the_search_loading_still_opens_it(open_context, b
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
     page.wait_for_function("() => !document.querySelector('.dp-search-stub')")  # replaced
-    page.wait_for_function("() => !!document.querySelector('pagefind-modal-trigger button[aria-controls]')")
+    page.wait_for_function(
+        "() => !!document.querySelector('pagefind-modal-trigger button[aria-controls]')"
+    )
     page.mouse.up()
     page.locator(OPEN_MODAL).wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(300)  # a second, toggling click would have closed it by now

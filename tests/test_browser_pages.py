@@ -70,7 +70,9 @@ def test_walk_home_day_paper_topic_related(browser, rich_url: str, rich_site: Pa
 
 
 @pytest.mark.parametrize("name", sorted(PAGE_TYPES))
-def test_phone_width_has_no_horizontal_scroll(browser, rich_url: str, name: str, tmp_path: Path) -> None:  # noqa: F811
+def test_phone_width_has_no_horizontal_scroll(
+    browser, rich_url: str, name: str, tmp_path: Path
+) -> None:  # noqa: F811
     with monitored(browser, rich_url, **PHONE) as (page, monitor):
         response = page.goto(rich_url + PAGE_TYPES[name])
         assert response is not None

@@ -77,7 +77,9 @@ def test_feeds_parse_with_unique_absolute_ids_and_dates(embedded_site: Paths) ->
         ids = [e.id for e in feed.entries]
         assert len(ids) == len(set(ids)) == 50
         assert all(i.startswith(f"urn:daily-papers:{name}:") for i in ids)
-        assert all(e.link.startswith("https://example.org/daily-papers/papers/") for e in feed.entries)
+        assert all(
+            e.link.startswith("https://example.org/daily-papers/papers/") for e in feed.entries
+        )
         assert all(e.published_parsed or e.updated_parsed for e in feed.entries)
     data = json.loads((embedded_site.site / "feed.json").read_text(encoding="utf-8"))
     assert data["version"] == "https://jsonfeed.org/version/1.1"
@@ -93,10 +95,14 @@ def test_no_broken_internal_links_or_anchors(embedded_site: Paths) -> None:
 
 
 def test_search_indexes_only_paper_pages(embedded_site: Paths, days: list) -> None:
-    entries = [json.loads(p.read_text()) for p in (embedded_site.site / "pagefind").rglob(
-        "pagefind-entry.json")]  # one bundle per year: the embedded days span 2025 and 2026
+    entries = [
+        json.loads(p.read_text())
+        for p in (embedded_site.site / "pagefind").rglob("pagefind-entry.json")
+    ]  # one bundle per year: the embedded days span 2025 and 2026
     assert len(entries) == 2
-    page_count = sum(lang["page_count"] for entry in entries for lang in entry["languages"].values())
+    page_count = sum(
+        lang["page_count"] for entry in entries for lang in entry["languages"].values()
+    )
     assert page_count == len({p.id for d in days for p in d.papers})
     assert not (embedded_site.site / "search" / "search_index.json").exists()  # lunr is off
 
@@ -104,7 +110,9 @@ def test_search_indexes_only_paper_pages(embedded_site: Paths, days: list) -> No
 def test_site_makes_no_third_party_requests(embedded_site: Paths) -> None:
     home = load(embedded_site.site, "")
     for tag, attrs in home.elements:
-        if tag in ("script", "img", "iframe") or (tag == "link" and attrs.get("rel") == "stylesheet"):
+        if tag in ("script", "img", "iframe") or (
+            tag == "link" and attrs.get("rel") == "stylesheet"
+        ):
             src = attrs.get("src") or attrs.get("href") or ""
             assert not src.startswith(("http:", "https:", "//")), src
 
@@ -112,14 +120,22 @@ def test_site_makes_no_third_party_requests(embedded_site: Paths) -> None:
 def test_rebuild_of_unchanged_content_rewrites_nothing(tmp_path: Path) -> None:
     paths = make_project(tmp_path / "p")
     first = build_project(paths)
-    before = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
+    before = {
+        p: p.read_bytes()
+        for p in (paths.site).rglob("*")
+        if p.is_file() and "pagefind" not in p.parts
+    }
     leftover = paths.build / ".related-state.npz.tmp-999999"  # a killed build's forked step
     leftover.write_bytes(b"half written")
     assert gc.get_freeze_count() == 0  # the build froze its archive, and unfroze it
     second = build_project(paths)
     assert not leftover.exists()
     assert first.pages_written > 0 and second.pages_written == 0
-    after = {p: p.read_bytes() for p in (paths.site).rglob("*") if p.is_file() and "pagefind" not in p.parts}
+    after = {
+        p: p.read_bytes()
+        for p in (paths.site).rglob("*")
+        if p.is_file() and "pagefind" not in p.parts
+    }
     changed = [str(p) for p in before if before[p] != after.get(p)]
     # sitemap.xml carries no build date here; everything else must be byte-identical too
     assert changed == []
@@ -185,7 +201,9 @@ def test_incremental_build_equals_full_build(tmp_path: Path) -> None:
     inc_files = sorted(p.relative_to(inc.site) for p in inc.site.rglob("*") if p.is_file())
     full_files = sorted(p.relative_to(full.site) for p in full.site.rglob("*") if p.is_file())
     assert inc_files == full_files
-    differing = [str(f) for f in inc_files if (inc.site / f).read_bytes() != (full.site / f).read_bytes()]
+    differing = [
+        str(f) for f in inc_files if (inc.site / f).read_bytes() != (full.site / f).read_bytes()
+    ]
     assert differing == []
     home = (inc.site / "index.html").read_text(encoding="utf-8")
     assert "2026-10-05" in home
@@ -202,10 +220,13 @@ def test_sitemap_is_a_small_index_listing_every_page(embedded_site: Paths, days:
     for part in parts:
         name = part.removeprefix("https://example.org/daily-papers/")
         urls += etree.fromstring((embedded_site.site / name).read_bytes()).xpath(
-            "//s:url/s:loc/text()", namespaces=ns)
+            "//s:url/s:loc/text()", namespaces=ns
+        )
     papers = {p.id for d in days for p in d.papers}
-    built = {p.parent.relative_to(embedded_site.site).as_posix() + "/"
-             for p in embedded_site.site.rglob("index.html")}
+    built = {
+        p.parent.relative_to(embedded_site.site).as_posix() + "/"
+        for p in embedded_site.site.rglob("index.html")
+    }
     built = {"https://example.org/daily-papers/" + u.removeprefix("./") for u in built}
     assert len(urls) == len(set(urls)) == len(built) > len(papers) + len(days)
     assert set(urls) == built
@@ -224,13 +245,22 @@ def test_pages_skipping_markdown_are_the_pages_markdown_makes(
     monkeypatch.setattr(site, "RAW_HTML_PAGES", False)
     through_markdown = make_project(tmp_path / "p", content_from=rich_site.content)
     build_project(through_markdown)
-    raw = [doc for doc in sorted(rich_site.docs.rglob("*.md"))
-           if "\ndp_html: true\n---\n" in doc.read_text(encoding="utf-8")]
-    pages = [rich_site.site / site.dest_of(doc.relative_to(rich_site.docs).as_posix())
-             for doc in raw]
+    raw = [
+        doc
+        for doc in sorted(rich_site.docs.rglob("*.md"))
+        if "\ndp_html: true\n---\n" in doc.read_text(encoding="utf-8")
+    ]
+    pages = [
+        rich_site.site / site.dest_of(doc.relative_to(rich_site.docs).as_posix()) for doc in raw
+    ]
     kinds = {page.relative_to(rich_site.site).parts[:2] for page in pages}
-    assert {("papers", "date"), ("papers", "week"), ("papers", "month"), ("papers", "trending"),
-            ("index.html",)} <= kinds
+    assert {
+        ("papers", "date"),
+        ("papers", "week"),
+        ("papers", "month"),
+        ("papers", "trending"),
+        ("index.html",),
+    } <= kinds
     assert any(k[0] == "topics" for k in kinds) and any(k[0] == "orgs" for k in kinds)
     assert sum(1 for k in kinds if k[0] == "papers" and k[1][:1].isdigit()) > 200
     for page in pages:

@@ -64,8 +64,9 @@ def test_check_reports_every_problem_in_every_file_linter_style(project: Paths) 
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.output.splitlines()
     assert lines[0] == "Error: 5 problem(s) in content:"
-    quote = ("must be a quoted string (an unquoted arXiv id reads as a number; "
-             "`check --fix` quotes it)")
+    quote = (
+        "must be a quoted string (an unquoted arXiv id reads as a number; `check --fix` quotes it)"
+    )
     assert lines[1:5] == [
         f"{messy}:4: paper 1: field 'id': {quote}",
         f"{messy}:10: paper 2: field 'id': {quote}",
@@ -104,7 +105,8 @@ def test_fix_quotes_ids_even_when_other_problems_remain(project: Paths) -> None:
     assert f"{path}:15: paper 2 (id '2610.01092'): field 'upvotes'" in result.output
     # only the two ids changed; the comment and the rest of the hand-edited text are kept
     assert path.read_text(encoding="utf-8") == text.replace("2610.10000", "'2610.10000'").replace(
-        "id: 2610.01092", "id: '2610.01092'")
+        "id: 2610.01092", "id: '2610.01092'"
+    )
 
 
 def test_fix_writes_atomically_a_failed_write_changes_nothing(

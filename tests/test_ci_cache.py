@@ -53,9 +53,21 @@ def test_publish_restores_the_build_cache_before_the_build_and_saves_it_after() 
 
 
 def _git(*args: str, cwd: Path) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org",
-                    "-c", "init.defaultBranch=main", *args],
-                   cwd=cwd, check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.org",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
 
 
 def _clone(origin: Path, to: Path) -> Paths:
@@ -121,6 +133,8 @@ def test_fresh_clone_with_the_restored_cache_and_a_new_day_equals_a_full_build(
     assert files == _files(full.site)
     differing = [f for f in files if not filecmp.cmp(today.site / f, full.site / f, shallow=False)]
     assert differing == []
-    print(f"\nbuild cache: {cache_bytes / 2**20:.1f} MB in "
-          f"{sum(1 for p in cache.rglob('*') if p.is_file()):,} files; "
-          f"fresh clone + cache + 1 day: {seconds:.1f} s; {os.cpu_count()} CPUs")
+    print(
+        f"\nbuild cache: {cache_bytes / 2**20:.1f} MB in "
+        f"{sum(1 for p in cache.rglob('*') if p.is_file()):,} files; "
+        f"fresh clone + cache + 1 day: {seconds:.1f} s; {os.cpu_count()} CPUs"
+    )

@@ -54,7 +54,9 @@ def test_unchanged_refetch_keeps_bytes_and_mtime(project: Paths, api_server: Fak
     assert stored(project).read_bytes() == before and stored(project).stat().st_mtime == 1_000_000
 
 
-def test_refetch_updates_counts_and_keeps_missing_papers(project: Paths, api_server: FakeApi) -> None:
+def test_refetch_updates_counts_and_keeps_missing_papers(
+    project: Paths, api_server: FakeApi
+) -> None:
     items = load_items(DAY)
     api_server.days[DAY] = items
     fetch(project, api_server, "--date", DAY)
@@ -83,12 +85,17 @@ def test_empty_new_day_writes_no_file(project: Paths, api_server: FakeApi) -> No
     assert not stored(project, "2026-10-04").exists()
 
 
-@pytest.mark.parametrize("fault", [
-    ("body", 200, "<!DOCTYPE html><html><body>Error</body></html>"),
-    ("truncated",),
-    ("status", 400),
-])
-def test_a_failed_day_is_untouched_others_stored_exit_1(project: Paths, api_server: FakeApi, fault: tuple) -> None:
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ("body", 200, "<!DOCTYPE html><html><body>Error</body></html>"),
+        ("truncated",),
+        ("status", 400),
+    ],
+)
+def test_a_failed_day_is_untouched_others_stored_exit_1(
+    project: Paths, api_server: FakeApi, fault: tuple
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.days["2026-06-03"] = load_items("2026-06-03")
     fetch(project, api_server, "--date", DAY)
@@ -133,7 +140,9 @@ def test_invalid_items_rejected_others_stored(project: Paths, api_server: FakeAp
 def test_help_has_examples() -> None:
     for command in ([], ["fetch"], ["build"], ["serve"], ["check"]):
         result = CliRunner().invoke(cli, [*command, "--help"])
-        assert result.exit_code == 0 and ("Example" in result.output or "Typical use" in result.output)
+        assert result.exit_code == 0 and (
+            "Example" in result.output or "Typical use" in result.output
+        )
 
 
 def test_module_entry_point_and_bad_content_exit_1(tmp_path: Path) -> None:
@@ -141,8 +150,12 @@ def test_module_entry_point_and_bad_content_exit_1(tmp_path: Path) -> None:
     bad = paths.content / "2026" / "2026-10-03.yml"
     bad.parent.mkdir(parents=True)
     bad.write_text("date: 2026-10-03\npapers:\n  - id: 2610.01092\n")
-    proc = subprocess.run([sys.executable, "-m", "generator", "check", "--root", str(paths.root)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "check", "--root", str(paths.root)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 1
     assert "2026-10-03.yml:3" in proc.stderr and "quoted string" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -32,19 +32,24 @@ from generator.config import Paths
 DAYS = ["2026-06-03", "2026-10-03", "2026-10-04", "2026-10-05"]
 SEED = int.from_bytes(os.urandom(4), "big")
 #: Runs the CLI with os.fsync slowed down, so a poll can see a temp file being written.
-SLOW_FSYNC = ("import os, sys, time\n"
-              "real = os.fsync\n"
-              "os.fsync = lambda fd: (time.sleep(float(os.environ['SLOW_FSYNC'])), real(fd))[1]\n"
-              "from generator.cli import main\n"
-              "main()\n")
+SLOW_FSYNC = (
+    "import os, sys, time\n"
+    "real = os.fsync\n"
+    "os.fsync = lambda fd: (time.sleep(float(os.environ['SLOW_FSYNC'])), real(fd))[1]\n"
+    "from generator.cli import main\n"
+    "main()\n"
+)
 
 
 def spawn(paths: Paths, *args: str, slow_fsync: float = 0.0) -> subprocess.Popen[bytes]:
     """The CLI in its own process group (so a kill takes Pagefind and other children too)."""
     head = [sys.executable, "-c", SLOW_FSYNC] if slow_fsync else [sys.executable, "-m", "generator"]
     return subprocess.Popen(
-        [*head, args[0], "--root", str(paths.root), *args[1:]], cwd=REPO,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [*head, args[0], "--root", str(paths.root), *args[1:]],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
         env={**os.environ, "SLOW_FSYNC": str(slow_fsync)},
     )
 
@@ -85,15 +90,17 @@ def api_days(version: int) -> dict[str, list]:
     base = load_items("2026-10-03") + load_items("2026-06-03")
     days = {}
     for n, day in enumerate(DAYS):
-        items = [dict(i, paper=dict(i["paper"], upvotes=version * (k + n)))
-                 for k, i in enumerate(base)]
+        items = [
+            dict(i, paper=dict(i["paper"], upvotes=version * (k + n))) for k, i in enumerate(base)
+        ]
         days[day] = items[: 8 + 4 * version + n]
     return days
 
 
 def test_killed_fetch_leaves_old_or_new_files_and_the_next_run_cleans_up(tmp_path: Path) -> None:
-    paths = make_project(tmp_path / "p", content_from=None,
-                         settings={"fetch": {"retries": 0, "timeout": 10}})
+    paths = make_project(
+        tmp_path / "p", content_from=None, settings={"fetch": {"retries": 0, "timeout": 10}}
+    )
     reference = make_project(tmp_path / "reference", content_from=None)
     fetch = ["fetch", "--from", DAYS[0], "--to", DAYS[-1]]
     with FakeApi(api_days(1)) as api:
@@ -103,8 +110,12 @@ def test_killed_fetch_leaves_old_or_new_files_and_the_next_run_cleans_up(tmp_pat
             assert result.exit_code == 0, result.output
         old = content_bytes(paths)
         api.days = api_days(2)
-        assert CliRunner().invoke(cli, [*fetch, "--root", str(reference.root), "--api", api.url]
-                                  ).exit_code == 0
+        assert (
+            CliRunner()
+            .invoke(cli, [*fetch, "--root", str(reference.root), "--api", api.url])
+            .exit_code
+            == 0
+        )
         new = content_bytes(reference)
         assert len(old) == len(new) == len(DAYS) and all(old[d] != new[d] for d in old)
 
@@ -159,14 +170,20 @@ def test_killed_build_leaves_old_or_new_site_and_the_next_run_equals_a_full_buil
     assert old != new
 
     def unfinished(*parts: str) -> Callable[[], bool]:
-        return lambda: any((d / Path(*parts)).exists()
-                           for d in paths.root.glob(".site-[ns][et]*"))  # -new-, -stage-
+        return lambda: any(
+            (d / Path(*parts)).exists() for d in paths.root.glob(".site-[ns][et]*")
+        )  # -new-, -stage-
 
     rng = random.Random(SEED)
-    points = [(f"after {f:.2f} of a run", after(f * seconds))
-              for f in sorted(rng.uniform(0.1, 0.9) for _ in range(4))]
-    points += [("MkDocs writing", unfinished()), ("search indexed", unfinished("pagefind")),
-               ("site synced", unfinished("feed.json"))]
+    points = [
+        (f"after {f:.2f} of a run", after(f * seconds))
+        for f in sorted(rng.uniform(0.1, 0.9) for _ in range(4))
+    ]
+    points += [
+        ("MkDocs writing", unfinished()),
+        ("search indexed", unfinished("pagefind")),
+        ("site synced", unfinished("feed.json")),
+    ]
     landed = 0
     for name, ready in points:
         landed += kill_when(spawn(paths, "build"), ready)

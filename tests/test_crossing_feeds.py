@@ -35,8 +35,11 @@ UTC = dt.UTC
 
 
 def fetch(paths: Paths, api: FakeApi, now: str) -> None:
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                      "--date", DAY], env={"DAILYPAPERS_NOW": now})
+    result = CliRunner().invoke(
+        cli,
+        ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY],
+        env={"DAILYPAPERS_NOW": now},
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -56,13 +59,17 @@ def items(feed: Path) -> dict[str, bytes]:
 
 
 def test_a_paper_enters_the_threshold_feed_once_dated_at_its_crossing(
-        tmp_path: Path, api_server: FakeApi) -> None:
+    tmp_path: Path, api_server: FakeApi
+) -> None:
     paths = make_project(tmp_path / "p", content_from=None, settings=FAST)
     top50, top10 = paths.site / "feeds" / "top-50.xml", paths.site / "feeds" / "top-10.xml"
     guid = f"urn:daily-papers:feeds/top-50.xml:{PID}"
     seen = []
-    for when, up in (("2026-12-01T02:45:00Z", 40), ("2026-12-02T02:45:00Z", 55),
-                     ("2026-12-03T02:45:00Z", 60)):
+    for when, up in (
+        ("2026-12-01T02:45:00Z", 40),
+        ("2026-12-02T02:45:00Z", 55),
+        ("2026-12-03T02:45:00Z", 60),
+    ):
         answer(api_server, up)
         fetch(paths, api_server, when)
         build_project(paths)
@@ -72,12 +79,14 @@ def test_a_paper_enters_the_threshold_feed_once_dated_at_its_crossing(
     feed = feedparser.parse(top50.read_bytes())
     assert feed.bozo == 0 and len(feed.entries) == 1
     assert dt.datetime(*feed.entries[0].published_parsed[:6], tzinfo=UTC) == dt.datetime(
-        2026, 12, 2, 2, 45, tzinfo=UTC)  # the second fetch, not the build or the featured day
+        2026, 12, 2, 2, 45, tzinfo=UTC
+    )  # the second fetch, not the build or the featured day
     assert "▲ 60 upvotes · 1 comment" in feed.entries[0].description  # the count at build time
     # the first snapshot (40) already reached 10: dated there
     ten = feedparser.parse(top10.read_bytes()).entries
     assert [(e.id, e.published_parsed[:5]) for e in ten] == [
-        (f"urn:daily-papers:feeds/top-10.xml:{PID}", (2026, 12, 1, 2, 45))]
+        (f"urn:daily-papers:feeds/top-10.xml:{PID}", (2026, 12, 1, 2, 45))
+    ]
 
     build_project(paths)  # a fourth build: the item is the same, byte for byte
     assert items(top50) == seen[2]
@@ -100,8 +109,15 @@ def test_a_paper_enters_the_threshold_feed_once_dated_at_its_crossing(
 
 
 def _paper(pid: str, upvotes: int) -> Paper:
-    return Paper(id=pid, title=f"Paper {pid}", summary="", authors=[], upvotes=upvotes,
-                 comments=0, published=dt.date(2026, 11, 30))
+    return Paper(
+        id=pid,
+        title=f"Paper {pid}",
+        summary="",
+        authors=[],
+        upvotes=upvotes,
+        comments=0,
+        published=dt.date(2026, 11, 30),
+    )
 
 
 def _at(day: int, hour: int = 3) -> dt.datetime:
@@ -117,15 +133,28 @@ def _archive(history: dict[str, list[tuple[dt.datetime, int]]], **stored: int) -
 
 def test_crossings_are_newest_first_and_fall_back_to_the_featured_day() -> None:
     archive = _archive(
-        {"2612.00001": [(_at(1), 10), (_at(2), 30), (_at(4), 60)],  # crossed 50 on Dec 4
-         "2612.00002": [(_at(1), 70), (_at(2), 40)],  # first snapshot above; dropped since
-         "2612.00003": [(_at(1), 10), (_at(3), 49)],  # never reached it
-         "2612.00004": [(_at(1), 5), (_at(3), 55)]},  # crossed on Dec 3
-        **{"2612_00001": 60, "2612_00002": 40, "2612_00003": 49, "2612_00004": 55,
-           "2612_00005": 80, "2612_00006": 3})  # 00005 has no history: Dec 1, 00:00
+        {
+            "2612.00001": [(_at(1), 10), (_at(2), 30), (_at(4), 60)],  # crossed 50 on Dec 4
+            "2612.00002": [(_at(1), 70), (_at(2), 40)],  # first snapshot above; dropped since
+            "2612.00003": [(_at(1), 10), (_at(3), 49)],  # never reached it
+            "2612.00004": [(_at(1), 5), (_at(3), 55)],
+        },  # crossed on Dec 3
+        **{
+            "2612_00001": 60,
+            "2612_00002": 40,
+            "2612_00003": 49,
+            "2612_00004": 55,
+            "2612_00005": 80,
+            "2612_00006": 3,
+        },
+    )  # 00005 has no history: Dec 1, 00:00
     got = [(i.paper.id, i.at) for i in crossing_items(archive, 50, 10)]
-    assert got == [("2612.00001", _at(4)), ("2612.00004", _at(3)), ("2612.00002", _at(1)),
-                   ("2612.00005", dt.datetime(2026, 12, 1, tzinfo=UTC))]
+    assert got == [
+        ("2612.00001", _at(4)),
+        ("2612.00004", _at(3)),
+        ("2612.00002", _at(1)),
+        ("2612.00005", dt.datetime(2026, 12, 1, tzinfo=UTC)),
+    ]
     assert [i.paper.id for i in crossing_items(archive, 50, 2)] == ["2612.00001", "2612.00004"]
     assert crossing_items(archive, 1000, 10) == []
 
@@ -134,11 +163,15 @@ def test_a_history_that_began_after_the_paper_was_featured_is_no_crossing() -> N
     # Stored at 60 before the history existed; its first snapshot, days later, is not the
     # moment it reached 50: it keeps its featured day instead of jumping to today.
     late = _at(1, 0) + LATE_HISTORY + dt.timedelta(hours=1)
-    archive = _archive({"2612.00001": [(late, 60)], "2612.00002": [(late, 40), (_at(5), 51)]},
-                       **{"2612_00001": 60, "2612_00002": 51})
+    archive = _archive(
+        {"2612.00001": [(late, 60)], "2612.00002": [(late, 40), (_at(5), 51)]},
+        **{"2612_00001": 60, "2612_00002": 51},
+    )
     got = {i.paper.id: i.at for i in crossing_items(archive, 50, 10)}
-    assert got == {"2612.00001": dt.datetime(2026, 12, 1, tzinfo=UTC),
-                   "2612.00002": _at(5)}  # a crossing seen after the history began
+    assert got == {
+        "2612.00001": dt.datetime(2026, 12, 1, tzinfo=UTC),
+        "2612.00002": _at(5),
+    }  # a crossing seen after the history began
 
 
 # ---------------------------------------------------------------- feeds.opml
@@ -159,7 +192,8 @@ def test_the_opml_lists_every_feed_of_the_site_and_each_exists(embedded_site: Pa
             assert (embedded_site.site / path).is_file(), path
             assert opml.group_of(path) == name
             assert outline.get("htmlUrl") == SITE + path.rpartition("/")[0] + (
-                "/" if "/" in path else "")
+                "/" if "/" in path else ""
+            )
             listed[path] = outline.get("title")
     assert sorted(listed) == sorted(site_feed_ids(embedded_site.site))  # every feed, once
     assert listed["feeds/top-50.xml"] == "Daily Papers: 50+ upvotes"
@@ -171,13 +205,20 @@ def test_the_opml_lists_every_feed_of_the_site_and_each_exists(embedded_site: Pa
 
 def test_opml_titles_are_escaped_text() -> None:
     hostile = 'Evil "org" <script>alert(1)</script> & co\x00\x0b'
-    raw = opml.document(SiteConfig(site_url=SITE, title="T<&>"),
-                        {"orgs/evil/feed.xml": hostile, "feeds/top-5.xml": "Top",
-                         "feeds/rising.xml": "Rising", "orgs/x y/atom.xml": ""})
+    raw = opml.document(
+        SiteConfig(site_url=SITE, title="T<&>"),
+        {
+            "orgs/evil/feed.xml": hostile,
+            "feeds/top-5.xml": "Top",
+            "feeds/rising.xml": "Rising",
+            "orgs/x y/atom.xml": "",
+        },
+    )
     root = ET.fromstring(raw)  # well-formed despite the control characters
     assert root.findtext("head/title") == "T<&>: feeds"
-    outlines = {o.get("xmlUrl"): (g.get("text"), o.get("title"))
-                for g in root.find("body") for o in g}
+    outlines = {
+        o.get("xmlUrl"): (g.get("text"), o.get("title")) for g in root.find("body") for o in g
+    }
     assert outlines == {
         f"{SITE}feeds/top-5.xml": ("Thresholds", "Top"),
         f"{SITE}feeds/rising.xml": ("Site", "Rising"),  # a feed of another kind: under Site
@@ -187,7 +228,8 @@ def test_opml_titles_are_escaped_text() -> None:
     assert b"<script" not in raw
 
 
-@pytest.mark.parametrize("kind,expected", [("rss", "T"), ("atom", "T (Atom)"),
-                                           ("json", "T (JSON Feed)")])
+@pytest.mark.parametrize(
+    "kind,expected", [("rss", "T"), ("atom", "T (Atom)"), ("json", "T (JSON Feed)")]
+)
 def test_opml_names_the_format(kind: str, expected: str) -> None:
     assert opml.format_title("T", kind) == expected

@@ -43,19 +43,32 @@ USER, PASSWORD = "digest", "s3cret"
 
 def paper(pid: str, upvotes: int, **fields: object) -> Paper:
     values: dict = {
-        "id": pid, "title": f"Paper {pid}", "summary": f"Abstract of {pid}.",
-        "authors": ["Ada Lovelace", "Alan Turing"], "published": dt.date(2026, 10, 1),
-        "upvotes": upvotes, "comments": 0,
+        "id": pid,
+        "title": f"Paper {pid}",
+        "summary": f"Abstract of {pid}.",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "published": dt.date(2026, 10, 1),
+        "upvotes": upvotes,
+        "comments": 0,
     }
     return Paper(**(values | fields))
 
 
 def day_papers() -> list[Paper]:
     return [
-        paper("2610.00001", 90, ai_summary="A short AI summary.",
-              organization={"name": "acme", "fullname": "ACME Labs"}),
-        paper("2610.00002", 80, title=HOSTILE_TITLE, summary=HOSTILE_SUMMARY,
-              authors=[HOSTILE_AUTHOR, "Bob"]),
+        paper(
+            "2610.00001",
+            90,
+            ai_summary="A short AI summary.",
+            organization={"name": "acme", "fullname": "ACME Labs"},
+        ),
+        paper(
+            "2610.00002",
+            80,
+            title=HOSTILE_TITLE,
+            summary=HOSTILE_SUMMARY,
+            authors=[HOSTILE_AUTHOR, "Bob"],
+        ),
         *(paper(f"2610.{n:05d}", 20 - n) for n in range(3, 13)),
     ]
 
@@ -72,9 +85,13 @@ def project(tmp_path: Path) -> Paths:
 
 
 def configure(paths: Paths, **digest_settings: object) -> None:
-    settings = {"unsubscribe": "https://papers.example.net/unsubscribe?email={email}",
-                "from_address": "Daily Papers <digest@papers.example.net>",
-                "smtp_host": "127.0.0.1", "smtp_security": "none", **digest_settings}
+    settings = {
+        "unsubscribe": "https://papers.example.net/unsubscribe?email={email}",
+        "from_address": "Daily Papers <digest@papers.example.net>",
+        "smtp_host": "127.0.0.1",
+        "smtp_security": "none",
+        **digest_settings,
+    }
     paths.config_file.write_text(yaml.safe_dump({"site_url": SITE, "digest": settings}))
 
 
@@ -105,7 +122,9 @@ class Inbox:
 
 def authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
-        USER.encode(), PASSWORD.encode())
+        USER.encode(),
+        PASSWORD.encode(),
+    )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd replies 535
 
 
@@ -147,9 +166,11 @@ def smtp_server() -> Iterator:
 
 
 def run(paths: Paths, *args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, ["digest", "--root", str(paths.root), *args],
-                              env={SMTP_PASSWORD_ENV: None, "DAILYPAPERS_SMTP_SECURITY": None,
-                                   **(env or {})})
+    return CliRunner().invoke(
+        cli,
+        ["digest", "--root", str(paths.root), *args],
+        env={SMTP_PASSWORD_ENV: None, "DAILYPAPERS_SMTP_SECURITY": None, **(env or {})},
+    )
 
 
 def send(paths: Paths, port: int, *args: str, env: dict[str, str] | None = None):
@@ -188,7 +209,8 @@ def test_one_message_per_recipient_mime_headers_and_links(project, smtp_server):
         ids.add(message["Message-ID"])
         assert message["Message-ID"].endswith("@papers.example.net>")
         assert message["List-Unsubscribe"].strip() == (  # strip: the long header is folded
-            f"<https://papers.example.net/unsubscribe?email={address}>")
+            f"<https://papers.example.net/unsubscribe?email={address}>"
+        )
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         for body in (text_part(message), html_part(message)):
             assert f"{SITE}papers/date/{DAY}/" in body
@@ -221,8 +243,13 @@ def test_hostile_text_is_escaped_in_the_html_part(project, smtp_server):
     html = html_part(inbox.messages[0])
     doc = lxml.html.document_fromstring(html.encode())
     assert doc.xpath("//script | //img | //svg | //b") == []
-    handlers = [(el.tag, name) for el in doc.iter() if isinstance(el.tag, str)
-                for name in el.attrib if name.lower().startswith("on")]
+    handlers = [
+        (el.tag, name)
+        for el in doc.iter()
+        if isinstance(el.tag, str)
+        for name in el.attrib
+        if name.lower().startswith("on")
+    ]
     assert handlers == []
     assert all(not href.lower().startswith("javascript:") for href in doc.xpath("//a/@href"))
     body = doc.text_content()
@@ -236,8 +263,13 @@ def test_hostile_text_is_escaped_in_the_html_part(project, smtp_server):
 def test_starttls_with_test_ca_and_login(project, smtp_server, ca):
     authority, pem = ca
     inbox = Inbox()
-    port = smtp_server(inbox, tls_context=server_context(authority), require_starttls=True,
-                       authenticator=authenticator, auth_required=True)
+    port = smtp_server(
+        inbox,
+        tls_context=server_context(authority),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
     configure(project, smtp_security="starttls", smtp_user=USER, smtp_ca_file=str(pem))
     result = send(project, port, "--to", "ann@example.com", env={SMTP_PASSWORD_ENV: PASSWORD})
     assert result.exit_code == 0, result.output
@@ -259,8 +291,13 @@ def test_starttls_untrusted_certificate_fails_cleanly(project, smtp_server, ca, 
 
 def test_wrong_password_and_missing_password(project, smtp_server, ca):
     authority, pem = ca
-    port = smtp_server(Inbox(), tls_context=server_context(authority), require_starttls=True,
-                       authenticator=authenticator, auth_required=True)
+    port = smtp_server(
+        Inbox(),
+        tls_context=server_context(authority),
+        require_starttls=True,
+        authenticator=authenticator,
+        auth_required=True,
+    )
     configure(project, smtp_security="starttls", smtp_user=USER, smtp_ca_file=str(pem))
     wrong = send(project, port, "--to", "ann@example.com", env={SMTP_PASSWORD_ENV: "nope"})
     assert wrong.exit_code == 1 and "login as 'digest' refused: 535" in wrong.output
@@ -285,7 +322,9 @@ def test_rerun_sends_nothing_twice(project, smtp_server):
     inbox = Inbox()
     port = smtp_server(inbox)
     subscribers = project.root / "subscribers.txt"
-    subscribers.write_text("# readers\nann@example.com\n\nbob@example.org  # bob\nANN@example.com\n")
+    subscribers.write_text(
+        "# readers\nann@example.com\n\nbob@example.org  # bob\nANN@example.com\n"
+    )
     first = send(project, port)
     assert first.exit_code == 0 and "sent to 2, 0 already sent" in first.output
     second = send(project, port)
@@ -339,8 +378,9 @@ def test_bad_subscribers_file_and_bad_to(project):
 def test_to_with_a_display_name_is_accepted(project, smtp_server):
     inbox = Inbox()
     port = smtp_server(inbox)
-    result = send(project, port, "--to", "Ann Lee <ann@example.com>",
-                  "--to", '"Lee, Bob" <bob@example.org>')
+    result = send(
+        project, port, "--to", "Ann Lee <ann@example.com>", "--to", '"Lee, Bob" <bob@example.org>'
+    )
     assert result.exit_code == 0, result.output
     assert [rcpts for rcpts, _, _ in inbox.received] == [["ann@example.com"], ["bob@example.org"]]
     first, second = inbox.messages
@@ -353,8 +393,11 @@ def test_to_with_a_display_name_is_accepted(project, smtp_server):
 
 def example_lines(text: str) -> list[str]:
     """The documented `digest --send … --smtp-port 1025` commands in `text`, as written."""
-    lines = [line.strip().split("  #")[0].strip() for line in text.splitlines()
-             if "python -m generator digest" in line and "--smtp-port 1025" in line]
+    lines = [
+        line.strip().split("  #")[0].strip()
+        for line in text.splitlines()
+        if "python -m generator digest" in line and "--smtp-port 1025" in line
+    ]
     assert lines, "no local-SMTP example found"
     return lines
 
@@ -376,9 +419,14 @@ def test_documented_local_smtp_example_works_as_written(tmp_path, smtp_server, w
         assert args[:3] == ["python", "-m", "generator"]
         (paths.root / "digest-state.json").unlink(missing_ok=True)
         before = len(inbox.received)
-        result = subprocess.run([sys.executable, *args[1:]], cwd=paths.root, capture_output=True,
-                                text=True, timeout=60,
-                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        result = subprocess.run(
+            [sys.executable, *args[1:]],
+            cwd=paths.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         assert result.returncode == 0, (line, result.stdout, result.stderr)
         assert [rcpts for rcpts, _, _ in inbox.received[before:]] == [["me@example.org"]], line
 
@@ -387,13 +435,18 @@ def test_smtp_security_option_and_environment_variable(project, smtp_server):
     configure(project, smtp_security="starttls")  # the default; the server has no STARTTLS
     port = smtp_server(Inbox())
     refused = send(project, port, "--to", "ann@example.com")
-    assert refused.exit_code == 1 and "STARTTLS" in refused.output and "smtp_security" in refused.output
+    assert (
+        refused.exit_code == 1
+        and "STARTTLS" in refused.output
+        and "smtp_security" in refused.output
+    )
     inbox = Inbox()
     port = smtp_server(inbox)
     by_option = send(project, port, "--to", "ann@example.com", "--smtp-security", "none")
     assert by_option.exit_code == 0, by_option.output
-    by_env = send(project, port, "--to", "bob@example.org",
-                  env={"DAILYPAPERS_SMTP_SECURITY": "none"})
+    by_env = send(
+        project, port, "--to", "bob@example.org", env={"DAILYPAPERS_SMTP_SECURITY": "none"}
+    )
     assert by_env.exit_code == 0, by_env.output
     assert [rcpts for rcpts, _, _ in inbox.received] == [["ann@example.com"], ["bob@example.org"]]
     assert send(project, port, "--to", "cy@example.net", "--smtp-security", "tls").exit_code == 2
@@ -413,9 +466,24 @@ def test_corrupt_state_file_refuses_to_send(project, smtp_server):
 def test_out_eml_parses_back_and_preview(project, tmp_path):
     out = tmp_path / "digest.eml"
     proc = subprocess.run(
-        [sys.executable, "-m", "generator", "digest", "--root", str(project.root),
-         "--out", str(out), "--to", "ann@example.com"],
-        check=False, capture_output=True, text=True, cwd=REPO, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "digest",
+            "--root",
+            str(project.root),
+            "--out",
+            str(out),
+            "--to",
+            "ann@example.com",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     with out.open("rb") as fh:
         message = email.parser.BytesParser(policy=email.policy.default).parse(fh)
@@ -439,7 +507,9 @@ def test_summary_cut_at_a_word_and_byline():
 
 def test_latest_finished_day_skips_the_day_still_filling(tmp_path):
     for day in ("2026-10-02", "2026-10-03"):
-        store.save_day(tmp_path, Day(date=dt.date.fromisoformat(day), papers=[paper("2610.00001", 1)]))
+        store.save_day(
+            tmp_path, Day(date=dt.date.fromisoformat(day), papers=[paper("2610.00001", 1)])
+        )
     assert digest.latest_finished_day(tmp_path, dt.date(2026, 10, 3)).stem == "2026-10-02"
     assert digest.latest_finished_day(tmp_path, dt.date(2026, 10, 4)).stem == "2026-10-03"
     with pytest.raises(Exception, match="no finished day"):
@@ -457,7 +527,9 @@ def test_mailto_unsubscribe_has_no_one_click():
 
 def test_help_has_examples():
     result = CliRunner().invoke(cli, ["digest", "--help"])
-    assert result.exit_code == 0 and "Examples:" in result.output and "--send-empty" in result.output
+    assert (
+        result.exit_code == 0 and "Examples:" in result.output and "--send-empty" in result.output
+    )
 
 
 # ---------------------------------------------------------------- the site's Subscribe box
@@ -468,13 +540,25 @@ def test_subscribe_box_on_day_pages(subscribe_url):
     config = SiteConfig(digest={"subscribe_url": subscribe_url})
     renderer = PageRenderer(config, REPO / "site_config" / "templates")
     day = Day(date=dt.date(2026, 10, 3), papers=[paper("2610.00001", 1)])
-    page = renderer.render("day.md.j2", f"papers/date/{DAY}.md", day=day, papers=day.papers,
-                           prev_day=None, next_day=None, home=False, week="2026-W40",
-                           month="2026-10")
-    box = lxml.html.fragment_fromstring(page[page.index('<aside class="dp-subscribe"'):
-                                             page.index("</aside>") + 8])
+    page = renderer.render(
+        "day.md.j2",
+        f"papers/date/{DAY}.md",
+        day=day,
+        papers=day.papers,
+        prev_day=None,
+        next_day=None,
+        home=False,
+        week="2026-W40",
+        month="2026-10",
+    )
+    box = lxml.html.fragment_fromstring(
+        page[page.index('<aside class="dp-subscribe"') : page.index("</aside>") + 8]
+    )
     hrefs = box.xpath(".//a/@href")
     assert [h for h in hrefs if h.endswith((".xml", ".json"))] == [
-        "../../../feed.xml", "../../../atom.xml", "../../../feed.json"]
+        "../../../feed.xml",
+        "../../../atom.xml",
+        "../../../feed.json",
+    ]
     assert (subscribe_url in hrefs) == bool(subscribe_url)
     assert ("in your email inbox" in box.text_content()) == bool(subscribe_url)

@@ -47,7 +47,10 @@ def invoke(paths: Paths, *args: str) -> Result:
 def spawn(paths: Paths, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "generator", args[0], "--root", str(paths.root), *args[1:]],
-        cwd=REPO, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=REPO,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "COLUMNS": "500"},
     )
 
@@ -95,8 +98,11 @@ def test_a_fetch_that_cannot_get_the_lock_exits_clearly(
     monkeypatch.setattr(store, "locked", functools.partial(store.locked, wait=0.3))
     with FakeApi({DAY: load_items(DAY)}) as api, store.locked(project.content):
         result = invoke(project, "fetch", "--date", DAY, "--api", api.url)
-    failed_cleanly(result, ".dailypapers-content.lock: another fetch or fix of content/ is "
-                   "running; try again when it has finished")
+    failed_cleanly(
+        result,
+        ".dailypapers-content.lock: another fetch or fix of content/ is "
+        "running; try again when it has finished",
+    )
     assert api.requests == [] and not day_file(project).exists()
 
 
@@ -154,11 +160,17 @@ def test_read_only_content_folder_is_a_clear_error(
         failed_cleanly(result, f"{day_file(project)}: cannot write: Read-only file system")
 
         real_open = os.open
-        monkeypatch.setattr(fsutil.os, "open", lambda path, flags, *a: raise_errno(errno.EROFS)
-                            if flags & os.O_CREAT else real_open(path, flags, *a))
+        monkeypatch.setattr(
+            fsutil.os,
+            "open",
+            lambda path, flags, *a: (
+                raise_errno(errno.EROFS) if flags & os.O_CREAT else real_open(path, flags, *a)
+            ),
+        )
         result = invoke(project, "fetch", "--date", DAY, "--api", api.url)
-    failed_cleanly(result, ".dailypapers-content.lock: cannot create the lock file: "
-                   "Read-only file system")
+    failed_cleanly(
+        result, ".dailypapers-content.lock: cannot create the lock file: Read-only file system"
+    )
     assert day_file(project).read_bytes() == before and not temp_files(project.content)
 
 
@@ -166,8 +178,9 @@ def test_a_file_where_a_folder_is_expected(project: Paths) -> None:
     (project.content / "2026").write_text("not a folder")
     with FakeApi({DAY: load_items(DAY)}) as api:
         result = invoke(project, "fetch", "--date", DAY, "--api", api.url)
-    failed_cleanly(result, f"{day_file(project)}: cannot write: File exists "
-                   f"({project.content / '2026'})")
+    failed_cleanly(
+        result, f"{day_file(project)}: cannot write: File exists ({project.content / '2026'})"
+    )
     assert (project.content / "2026").read_text() == "not a folder"
 
 
@@ -179,8 +192,10 @@ def test_full_disk_during_build_leaves_the_site_and_no_leftovers(
         assert invoke(paths, "fetch", "--date", DAY, "--api", api.url).exit_code == 0
     build_project(paths)
     before = manifest(paths.site)
-    store.save_day(paths.content, store.merge(None, dt.date(2026, 10, 4),
-                                              store.load_day(day_file(paths)).papers[:2]))
+    store.save_day(
+        paths.content,
+        store.merge(None, dt.date(2026, 10, 4), store.load_day(day_file(paths)).papers[:2]),
+    )
     real = pathlib.Path.write_bytes
 
     def full_at_feeds(self: Path, data: bytes) -> int:

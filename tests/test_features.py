@@ -55,10 +55,14 @@ def parse_feed(path):
 # ---------------------------------------------------------------- pages
 
 
-def test_trending_ranks_the_last_days_papers_with_their_day(rich_site: Paths, archive: Archive) -> None:
+def test_trending_ranks_the_last_days_papers_with_their_day(
+    rich_site: Paths, archive: Archive
+) -> None:
     page = load(rich_site.site, "papers/trending/")
     newest = archive.days[-1].date
-    window = {p.id for d in archive.days if d.date > newest - dt.timedelta(days=7) for p in d.papers}
+    window = {
+        p.id for d in archive.days if d.date > newest - dt.timedelta(days=7) for p in d.papers
+    }
     assert ranked_ids(page) == by_rank(archive, window)
     assert f"../date/{newest}/" in page.links()  # each card names its day
     older = archive.days[0].papers[0].id
@@ -66,7 +70,9 @@ def test_trending_ranks_the_last_days_papers_with_their_day(rich_site: Paths, ar
 
 
 @pytest.mark.parametrize(("kind", "of"), [("week", groups.week_key), ("month", groups.month_key)])
-def test_period_pages_rank_top_cards_then_the_rest(rich_site: Paths, archive: Archive, kind, of) -> None:
+def test_period_pages_rank_top_cards_then_the_rest(
+    rich_site: Paths, archive: Archive, kind, of
+) -> None:
     key = Counter(of(d.date) for d in archive.days for _ in d.papers).most_common(1)[0][0]
     page = load(rich_site.site, f"papers/{kind}/{key}/")
     expected = by_rank(archive, [p.id for d in archive.days if of(d.date) == key for p in d.papers])
@@ -105,19 +111,28 @@ def test_topics_group_spellings_and_need_a_minimum(rich_site: Paths, archive: Ar
     chips = {a["href"] for a in index.find("a") if a.get("class") == "dp-chip"}
     assert "reasoning/" in chips and "large-language-models/" in chips
     page = load(rich_site.site, "topics/large-language-models/")
-    expected = by_rank(archive, [pid for pid, p in archive.papers.items()
-                                 if "Large Language Models" in p.keywords])
+    expected = by_rank(
+        archive, [pid for pid, p in archive.papers.items() if "Large Language Models" in p.keywords]
+    )
     assert ranked_ids(page) == expected[:50]
     assert "feed.xml" in page.links() and "atom.xml" in page.links()
     head = [a for a in page.find("link") if "alternate" in a.get("rel", "").split()]
     assert {a["href"] for a in head} >= {"feed.xml", "atom.xml"}
 
 
-@pytest.mark.parametrize(("keyword", "key"), [
-    ("Large Language Models", "large language model"), ("large  language\tmodel", "large language model"),
-    ("Diffusion Models.", "diffusion model"), ("Robotics", "robotics"), ("agents", "agent"),
-    ("Policies", "policy"), ("  ", ""), ("Time Series", "time series"),
-])
+@pytest.mark.parametrize(
+    ("keyword", "key"),
+    [
+        ("Large Language Models", "large language model"),
+        ("large  language\tmodel", "large language model"),
+        ("Diffusion Models.", "diffusion model"),
+        ("Robotics", "robotics"),
+        ("agents", "agent"),
+        ("Policies", "policy"),
+        ("  ", ""),
+        ("Time Series", "time series"),
+    ],
+)
 def test_keywords_normalise_case_plural_and_spacing(keyword: str, key: str) -> None:
     assert groups.normalize_keyword(keyword) == key
 
@@ -126,7 +141,9 @@ def test_slugs_are_ascii_unique_and_never_an_index_page() -> None:
     names = {"a": "C++", "b": "C", "c": "日本語", "d": "index", "e": "../etc"}
     slugs = groups._slugs(names)
     assert len(set(slugs.values())) == len(slugs)
-    assert all(s.isascii() and "/" not in s and "." not in s and s != "index" for s in slugs.values())
+    assert all(
+        s.isascii() and "/" not in s and "." not in s and s != "index" for s in slugs.values()
+    )
 
 
 def test_topic_minimum_comes_from_configuration(tmp_path, rich_site: Paths) -> None:
@@ -146,7 +163,11 @@ def test_organization_pages_and_paper_links(rich_site: Paths, archive: Archive) 
     index = load(rich_site.site, "orgs/")
     assert {"google/", "nvidia/", "meta/", "qwen/", "allenai/"} <= set(index.links())
     page = load(rich_site.site, "orgs/google/")
-    google = [pid for pid, p in archive.papers.items() if p.organization and p.organization.name == "google"]
+    google = [
+        pid
+        for pid, p in archive.papers.items()
+        if p.organization and p.organization.name == "google"
+    ]
     assert ranked_ids(page) == by_rank(archive, google)[:50]
     paper = load(rich_site.site, f"papers/{google[0]}/")
     assert "../../orgs/google/" in paper.links()
@@ -169,8 +190,16 @@ def test_paper_pages_have_social_meta_and_canonical(rich_site: Paths, archive: A
 def test_feeds_page_lists_every_feed_with_absolute_urls(rich_site: Paths) -> None:
     page = load(rich_site.site, "feeds/")
     urls = page.text("code")
-    for path in ("feed.xml", "atom.xml", "feed.json", "feeds/daily.xml", "feeds/top-10.xml",
-                 "feeds/top-50.xml", "feeds.opml", "api/index.json"):
+    for path in (
+        "feed.xml",
+        "atom.xml",
+        "feed.json",
+        "feeds/daily.xml",
+        "feeds/top-10.xml",
+        "feeds/top-50.xml",
+        "feeds.opml",
+        "api/index.json",
+    ):
         assert SITE_URL + path in urls
         assert (rich_site.site / path).is_file()
 
@@ -194,7 +223,9 @@ def test_topic_and_org_feeds(rich_site: Paths, archive: Archive) -> None:
 
 
 @pytest.mark.parametrize("threshold", [10, 50])
-def test_top_n_feeds_hold_only_papers_at_or_above_n(rich_site: Paths, archive: Archive, threshold) -> None:
+def test_top_n_feeds_hold_only_papers_at_or_above_n(
+    rich_site: Paths, archive: Archive, threshold
+) -> None:
     feed = parse_feed(rich_site.site / "feeds" / f"top-{threshold}.xml")
     ids = [e.id.rsplit(":", 1)[-1] for e in feed.entries]
     assert ids and all(archive.papers[i].upvotes >= threshold for i in ids)
@@ -210,7 +241,9 @@ def test_a_filter_nothing_passes_gives_a_valid_empty_feed(tmp_path, rich_site: P
     assert feed.entries == [] and feed.feed.title.endswith("100000+ upvotes")
 
 
-def test_daily_feed_has_one_item_per_day_with_its_top_papers(rich_site: Paths, archive: Archive) -> None:
+def test_daily_feed_has_one_item_per_day_with_its_top_papers(
+    rich_site: Paths, archive: Archive
+) -> None:
     feed = parse_feed(rich_site.site / "feeds" / "daily.xml")
     days = [d for d in archive.days if d.papers][::-1][:30]  # feeds.daily_items
     assert [e.id for e in feed.entries] == [f"urn:daily-papers:day:{d.date}" for d in days]
@@ -224,7 +257,9 @@ def test_daily_feed_has_one_item_per_day_with_its_top_papers(rich_site: Paths, a
 # ---------------------------------------------------------------- JSON export
 
 
-def test_json_export_lists_days_and_holds_days_and_papers(rich_site: Paths, archive: Archive) -> None:
+def test_json_export_lists_days_and_holds_days_and_papers(
+    rich_site: Paths, archive: Archive
+) -> None:
     api = rich_site.site / "api"
     index = json.loads((api / "index.json").read_text())
     days = [d for d in archive.days if d.papers]

@@ -396,8 +396,11 @@ def build_feeds_only(paths, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[s
     from generator import build as build_module
     from generator import site
 
-    monkeypatch.setattr(site, "run_mkdocs",
-                        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport())
+    monkeypatch.setattr(
+        site,
+        "run_mkdocs",
+        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport(),
+    )
     monkeypatch.setattr(build_module.search, "build_index", lambda *args: None)
     build_project(paths)
     return site_feed_ids(paths.site)
@@ -408,8 +411,14 @@ def test_no_entry_id_is_shared_by_two_feeds_of_the_site(embedded_site):
     # arXiv URL as every feed's id, subscribing to feed.xml and feeds/top-10.xml showed 40
     # of the 50 papers of one of them (or none).
     ids = site_feed_ids(embedded_site.site)
-    assert {"feed.xml", "atom.xml", "feed.json", "feeds/top-10.xml", "feeds/top-50.xml",
-            "feeds/daily.xml"} <= set(ids)
+    assert {
+        "feed.xml",
+        "atom.xml",
+        "feed.json",
+        "feeds/top-10.xml",
+        "feeds/top-50.xml",
+        "feeds/daily.xml",
+    } <= set(ids)
     assert sum(name.startswith("topics/") for name in ids) >= 10
     assert sum(name.startswith("orgs/") for name in ids) >= 10
     assert len(ids["feeds/top-50.xml"]) > 0 and len(ids["feeds/top-10.xml"]) > 10
@@ -434,8 +443,9 @@ def test_feed_ids_survive_a_rebuild_with_other_upvotes_and_site_url(tmp_path, mo
         for p in one.papers:  # one more upvote, unless it would cross a top-N threshold
             more = 0 if p.upvotes + 1 in (10, 50) else 1
             changed += more
-            papers.append(p.model_copy(update={"upvotes": p.upvotes + more,
-                                               "comments": p.comments + 1}))
+            papers.append(
+                p.model_copy(update={"upvotes": p.upvotes + more, "comments": p.comments + 1})
+            )
         store.save_day(second.content, one.model_copy(update={"papers": papers}))
     assert changed > 500
     after = build_feeds_only(second, monkeypatch)
@@ -471,8 +481,16 @@ def test_a_thumbnail_of_no_known_image_type_has_no_enclosure(tmp_path):
     assert rss.enclosures == []
 
 
-@pytest.mark.parametrize("bad", ["javascript:alert(1)", "data:image/png;base64,iVBORw0KGgo=",
-                                 "https://x.org/a\".png", " https://x.org/a.png", "//x.org/a.png"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "javascript:alert(1)",
+        "data:image/png;base64,iVBORw0KGgo=",
+        'https://x.org/a".png',
+        " https://x.org/a.png",
+        "//x.org/a.png",
+    ],
+)
 def test_a_hostile_thumbnail_never_reaches_a_feed(tmp_path, bad):
     # model_copy skips validation: the feeds check the URL themselves
     dirty = paper().model_copy(update={"thumbnail": bad})

@@ -26,8 +26,14 @@ OTHER = "2026-06-03"
 
 def settings(**overrides: Any) -> FetchSettings:
     """Fast settings: tiny waits, no client-side pacing unless asked for."""
-    values: dict[str, Any] = {"timeout": 2.0, "retries": 3, "max_wait": 0.05, "page_size": 100,
-                              "rate_limit": 1000, "rate_window": 1.0}
+    values: dict[str, Any] = {
+        "timeout": 2.0,
+        "retries": 3,
+        "max_wait": 0.05,
+        "page_size": 100,
+        "rate_limit": 1000,
+        "rate_window": 1.0,
+    }
     values.update(overrides)
     return FetchSettings(**values)
 
@@ -41,11 +47,15 @@ def item(paper_id: str = "2610.01092", **top: Any) -> dict[str, Any]:
     """A small valid API item; keyword arguments set item-level fields."""
     base: dict[str, Any] = {
         "paper": {
-            "id": paper_id, "title": f"Paper {paper_id}", "summary": "An abstract.",
+            "id": paper_id,
+            "title": f"Paper {paper_id}",
+            "summary": "An abstract.",
             "authors": [{"name": "Ada Lovelace", "hidden": False}],
-            "publishedAt": "2026-10-01T00:00:00.000Z", "upvotes": 12,
+            "publishedAt": "2026-10-01T00:00:00.000Z",
+            "upvotes": 12,
         },
-        "publishedAt": "2026-10-03T00:00:00.000Z", "numComments": 3,
+        "publishedAt": "2026-10-03T00:00:00.000Z",
+        "numComments": 3,
     }
     base.update(top)
     return base
@@ -112,42 +122,82 @@ def test_duplicates_within_and_across_pages_keep_the_first(api_server: FakeApi) 
 
 
 def test_fields_at_top_level_or_inside_paper() -> None:
-    top = item("2610.00001", ai_summary="Top summary.", ai_keywords=["a", 5, "b"],
-               githubRepo="https://github.com/o/r", githubStars=40,
-               projectPage="https://example.org/p", organization={"name": "Org", "fullname": "O"},
-               submittedBy={"name": "akhaliq"}, thumbnail="https://cdn.example/t.png")
+    top = item(
+        "2610.00001",
+        ai_summary="Top summary.",
+        ai_keywords=["a", 5, "b"],
+        githubRepo="https://github.com/o/r",
+        githubStars=40,
+        projectPage="https://example.org/p",
+        organization={"name": "Org", "fullname": "O"},
+        submittedBy={"name": "akhaliq"},
+        thumbnail="https://cdn.example/t.png",
+    )
     inner = item("2610.00002", ai_summary="Top loses.", githubRepo="https://github.com/top/x")
-    inner["paper"].update(ai_summary="Inner wins.", githubRepo="https://github.com/in/x",
-                          githubStars=7, organization={"name": "Inner"})
-    only_top = {"id": "2610.00003", "title": "No paper object", "summary": "S.",
-                "publishedAt": "2026-10-03T00:00:00.000Z"}
+    inner["paper"].update(
+        ai_summary="Inner wins.",
+        githubRepo="https://github.com/in/x",
+        githubStars=7,
+        organization={"name": "Inner"},
+    )
+    only_top = {
+        "id": "2610.00003",
+        "title": "No paper object",
+        "summary": "S.",
+        "publishedAt": "2026-10-03T00:00:00.000Z",
+    }
     papers, rejections = parse_items([top, inner, only_top], "test")
     assert rejections == []
     a, b, c = papers
     assert (a.ai_summary, a.keywords, a.github, a.github_stars) == (
-        "Top summary.", ["a", "b"], "https://github.com/o/r", 40)
+        "Top summary.",
+        ["a", "b"],
+        "https://github.com/o/r",
+        40,
+    )
     assert (a.project_page, a.submitted_by, a.thumbnail) == (
-        "https://example.org/p", "akhaliq", "https://cdn.example/t.png")
+        "https://example.org/p",
+        "akhaliq",
+        "https://cdn.example/t.png",
+    )
     assert a.organization is not None and a.organization.fullname == "O"
     assert (b.ai_summary, b.github, b.github_stars) == ("Inner wins.", "https://github.com/in/x", 7)
     assert b.organization is not None and b.organization.name == "Inner"
     assert (c.id, c.title, c.published, c.authors, c.upvotes) == (
-        "2610.00003", "No paper object", DATE, [], 0)
+        "2610.00003",
+        "No paper object",
+        DATE,
+        [],
+        0,
+    )
 
 
 def test_hidden_and_malformed_authors_are_dropped() -> None:
     entry = item()
     entry["paper"]["authors"] = [
-        {"name": "Shown"}, {"name": "Hidden", "hidden": True}, "Plain string", {"_id": "x"},
-        {"name": 42}, {"name": "Also shown", "hidden": False}, None,
+        {"name": "Shown"},
+        {"name": "Hidden", "hidden": True},
+        "Plain string",
+        {"_id": "x"},
+        {"name": 42},
+        {"name": "Also shown", "hidden": False},
+        None,
     ]
     papers, rejections = parse_items([entry], "test")
     assert rejections == []
     assert papers[0].authors == ["Shown", "Also shown"]
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "data:text/html,x", "ftp://h/x",
-                                 "//evil.example/x", "https://h/x\" onclick=\"y"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "ftp://h/x",
+        "//evil.example/x",
+        'https://h/x" onclick="y',
+    ],
+)
 def test_non_http_urls_are_dropped_not_rejected(url: str) -> None:
     entry = item(thumbnail=url)
     entry["paper"].update(githubRepo=url, projectPage=url)
@@ -158,8 +208,13 @@ def test_non_http_urls_are_dropped_not_rejected(url: str) -> None:
 
 def test_wrong_typed_optional_fields_are_dropped() -> None:
     entry = item(organization="Org as a string", submittedBy="akhaliq", thumbnail=3)
-    entry["paper"].update(githubStars="lots", ai_keywords="not a list", ai_summary=["x"],
-                          githubRepo=True, projectPage={"url": "https://x.org"})
+    entry["paper"].update(
+        githubStars="lots",
+        ai_keywords="not a list",
+        ai_summary=["x"],
+        githubRepo=True,
+        projectPage={"url": "https://x.org"},
+    )
     bad_org = item("2610.00002", organization={"fullname": "no name"})
     negative_stars = item("2610.00003", githubStars=-1)
     papers, rejections = parse_items([entry, bad_org, negative_stars], "test")
@@ -182,8 +237,19 @@ def test_invalid_items_are_rejected_with_their_position() -> None:
     del no_title["paper"]["title"]
     bad_date = item("2610.00012")
     bad_date["paper"]["publishedAt"] = "yesterday"
-    items = [good[0], bad_upvotes, no_id, good[1], float_id, "just a string", no_title,
-             item("not-an-id"), bad_date, item("2610.00013", numComments=-2), good[2]]
+    items = [
+        good[0],
+        bad_upvotes,
+        no_id,
+        good[1],
+        float_id,
+        "just a string",
+        no_title,
+        item("not-an-id"),
+        bad_date,
+        item("2610.00013", numComments=-2),
+        good[2],
+    ]
     papers, rejections = parse_items(items, "test")
     assert [p.id for p in papers] == ["2610.00000", "2610.00001", "2610.00002"]
     assert [r.split(":")[0] for r in rejections] == [f"item {n}" for n in (1, 2, 4, 5, 6, 7, 8, 9)]
@@ -216,14 +282,18 @@ def test_a_page_that_is_not_an_array_is_an_error(api_server: FakeApi) -> None:
 
 def test_page_loop_is_bounded_by_the_item_cap(api_server: FakeApi) -> None:
     api_server.days[DAY] = load_items(DAY)
-    with pytest.raises(FetchError, match=r"p=4: more than 4 items for 2026-10-03 "
-                                         r"\(fetch.max_items_per_day\)"):
+    with pytest.raises(
+        FetchError,
+        match=r"p=4: more than 4 items for 2026-10-03 "
+        r"\(fetch.max_items_per_day\)",
+    ):
         fetch_day(api_server, page_size=1, max_items_per_day=4)
     assert len(api_server.requests) == 5
 
 
 def test_a_server_that_ignores_p_stops_at_the_second_page(
-        api_server: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
+    api_server: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("repeat",), ("repeat",))
     papers, _ = fetch_day(api_server, page_size=2)
@@ -236,7 +306,8 @@ def test_a_server_that_ignores_p_stops_at_the_second_page(
 
 
 def test_429_with_retry_after_waits_capped_then_succeeds(
-        api_server: FakeApi, no_jitter: None, caplog: pytest.LogCaptureFixture) -> None:
+    api_server: FakeApi, no_jitter: None, caplog: pytest.LogCaptureFixture
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("status", 429, {"Retry-After": "1"}))
     caplog.set_level(logging.WARNING, logger="generator.fetch")
@@ -246,13 +317,17 @@ def test_429_with_retry_after_waits_capped_then_succeeds(
     assert "HTTP 429" in caplog.text and "retry 1 of 3" in caplog.text
 
 
-@pytest.mark.parametrize("headers", [
-    {"RateLimit": '"api";r=0;t=55'},
-    {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"},
-    {"Retry-After": "later", "RateLimit": '"api";r=0;t=3'},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"RateLimit": '"api";r=0;t=55'},
+        {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"},
+        {"Retry-After": "later", "RateLimit": '"api";r=0;t=3'},
+    ],
+)
 def test_rate_limit_headers_are_honoured(
-        api_server: FakeApi, no_jitter: None, headers: dict[str, str]) -> None:
+    api_server: FakeApi, no_jitter: None, headers: dict[str, str]
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("status", 429, headers))
     papers, _ = fetch_day(api_server, max_wait=0.2)
@@ -261,7 +336,8 @@ def test_rate_limit_headers_are_honoured(
 
 
 def test_rate_limit_with_requests_remaining_is_not_a_wait(
-        api_server: FakeApi, no_jitter: None) -> None:
+    api_server: FakeApi, no_jitter: None
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("status", 503, {"RateLimit": '"api";r=200;t=55'}))
     fetch_day(api_server, max_wait=0.5)
@@ -282,7 +358,8 @@ def test_429_forever_fails_cleanly(api_server: FakeApi) -> None:
 
 @pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
 def test_server_errors_are_retried_with_backoff(
-        api_server: FakeApi, status: int, caplog: pytest.LogCaptureFixture) -> None:
+    api_server: FakeApi, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
     api_server.days[DAY] = load_items(DAY)
     api_server.add_faults(DAY, ("status", status), ("status", status))
     caplog.set_level(logging.WARNING, logger="generator.fetch")
@@ -329,8 +406,10 @@ def test_connection_refused_fails_after_retries() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     refused = rf"127.0.0.1:{port}/api/.*ConnectError.*3 attempt"
-    with Fetcher(f"http://127.0.0.1:{port}", settings(retries=2)) as fetcher, \
-            pytest.raises(FetchError, match=refused):
+    with (
+        Fetcher(f"http://127.0.0.1:{port}", settings(retries=2)) as fetcher,
+        pytest.raises(FetchError, match=refused),
+    ):
         fetcher.fetch_day(DATE)
 
 
@@ -374,8 +453,10 @@ def test_other_4xx_are_not_retried(api_server: FakeApi, status: int) -> None:
 
 def test_the_server_answers_400_like_the_api(api_server: FakeApi) -> None:
     too_big = settings().model_copy(update={"page_size": 500})  # not validated: limit=500
-    with Fetcher(api_server.url, too_big) as fetcher, \
-            pytest.raises(FetchError, match=r"limit=500.*HTTP 400.*between 1 and 100"):
+    with (
+        Fetcher(api_server.url, too_big) as fetcher,
+        pytest.raises(FetchError, match=r"limit=500.*HTTP 400.*between 1 and 100"),
+    ):
         fetcher.fetch_day(DATE)
     assert len(api_server.requests) == 1
 
@@ -412,8 +493,9 @@ def test_the_limiter_counts_retries(api_server: FakeApi) -> None:
 
 
 def test_retry_after_http_date_is_parsed() -> None:
-    soon = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30),
-                                       usegmt=True)
+    soon = email.utils.format_datetime(
+        dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30), usegmt=True
+    )
     wait = fetch._header_wait(fetch.httpx.Headers({"Retry-After": soon}))
     assert wait is not None and 25 <= wait <= 31
     assert fetch._header_wait(fetch.httpx.Headers({"Retry-After": "12"})) == 12

@@ -28,8 +28,13 @@ from generator.fetch import Fetcher, decode_json
 
 DAY = "2026-10-03"
 DATE = dt.date(2026, 10, 3)
-FAST: dict[str, Any] = {"timeout": 2.0, "retries": 0, "max_wait": 0.05, "rate_limit": 1000,
-                        "rate_window": 1.0}
+FAST: dict[str, Any] = {
+    "timeout": 2.0,
+    "retries": 0,
+    "max_wait": 0.05,
+    "rate_limit": 1000,
+    "rate_window": 1.0,
+}
 
 
 def fetch_day(api: FakeApi, **overrides: Any) -> tuple[list, list]:
@@ -55,8 +60,11 @@ def run(paths: Paths, api: FakeApi, *args: str, fetch: dict | None = None):  # n
 
 
 def snapshot(paths: Paths) -> dict[str, bytes]:
-    return {p.relative_to(paths.content).as_posix(): p.read_bytes()
-            for p in sorted(paths.content.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(paths.content).as_posix(): p.read_bytes()
+        for p in sorted(paths.content.rglob("*"))
+        if p.is_file()
+    }
 
 
 # ---------------------------------------------------------------- size
@@ -65,8 +73,11 @@ def snapshot(paths: Paths) -> dict[str, bytes]:
 def test_an_endless_answer_stops_at_the_size_limit(api_server: FakeApi) -> None:
     api_server.add_faults(DAY, ("endless",))
     start = time.monotonic()
-    with pytest.raises(FetchError, match=r"date=2026-10-03.*larger than fetch.max_body_bytes "
-                                         r"\(1,000,000 bytes"):
+    with pytest.raises(
+        FetchError,
+        match=r"date=2026-10-03.*larger than fetch.max_body_bytes "
+        r"\(1,000,000 bytes",
+    ):
         fetch_day(api_server, max_body_bytes=1_000_000)
     assert time.monotonic() - start < 10
 
@@ -74,18 +85,32 @@ def test_an_endless_answer_stops_at_the_size_limit(api_server: FakeApi) -> None:
 def test_a_gzip_bomb_is_counted_decoded(api_server: FakeApi) -> None:
     bomb = gzip.compress(b"[" + b" " * 50_000_000 + b"]", compresslevel=9)
     assert len(bomb) < 100_000  # small on the wire
-    api_server.add_faults(DAY, ("raw", 200, {"Content-Type": "application/json",
-                                             "Content-Encoding": "gzip",
-                                             "Content-Length": str(len(bomb))}, bomb))
-    with pytest.raises(FetchError, match=r"larger than fetch.max_body_bytes \(2,000,000 bytes, "
-                                         r"counted decoded\)"):
+    api_server.add_faults(
+        DAY,
+        (
+            "raw",
+            200,
+            {
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "Content-Length": str(len(bomb)),
+            },
+            bomb,
+        ),
+    )
+    with pytest.raises(
+        FetchError,
+        match=r"larger than fetch.max_body_bytes \(2,000,000 bytes, "
+        r"counted decoded\)",
+    ):
         fetch_day(api_server, max_body_bytes=2_000_000)
 
 
 def test_a_gzip_answer_within_the_limit_is_read(api_server: FakeApi) -> None:
     body = gzip.compress(json.dumps(load_items(DAY)).encode())
-    api_server.add_faults(DAY, ("raw", 200, {"Content-Type": "application/json",
-                                             "Content-Encoding": "gzip"}, body))
+    api_server.add_faults(
+        DAY, ("raw", 200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, body)
+    )
     papers, rejections = fetch_day(api_server)
     assert len(papers) == len(load_items(DAY)) and rejections == []
 
@@ -101,8 +126,11 @@ def test_an_oversized_answer_leaves_the_stored_day_untouched(project: Paths) -> 
     with FakeApi() as api:
         api.add_faults(DAY, ("endless",))
         result = run(project, api, "--date", DAY, fetch={"max_body_bytes": 100_000})
-    assert result.exit_code == 1 and result.exception is None or isinstance(
-        result.exception, SystemExit), result.output
+    assert (
+        result.exit_code == 1
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    ), result.output
     assert "fetch.max_body_bytes" in result.output
     assert snapshot(project) == before
 
@@ -124,8 +152,15 @@ def test_the_run_deadline_ends_the_run_and_names_the_days_not_fetched(project: P
     with FakeApi({DAY: load_items(DAY), "2026-10-01": load_items(DAY)}) as api:
         api.add_faults("2026-10-01", ("drip", 0.05))
         start = time.monotonic()
-        result = run(project, api, "--from", "2026-10-01", "--to", DAY,
-                     fetch={"run_deadline": 1.0, "request_deadline": 30, "timeout": 5})
+        result = run(
+            project,
+            api,
+            "--from",
+            "2026-10-01",
+            "--to",
+            DAY,
+            fetch={"run_deadline": 1.0, "request_deadline": 30, "timeout": 5},
+        )
         elapsed = time.monotonic() - start
         dates = [r.query.get("date") for r in api.requests]
     assert result.exit_code == 1, result.output
@@ -149,8 +184,11 @@ def test_a_retry_wait_past_the_run_deadline_is_not_waited(api_server: FakeApi) -
 
 def test_deep_nesting_is_an_error_not_a_recursion_error(api_server: FakeApi) -> None:
     api_server.add_faults(DAY, ("json", 200, "[" * 200_000 + "]" * 200_000))
-    with pytest.raises(FetchError, match=r"date=2026-10-03.*nests deeper than "
-                                         r"fetch.max_json_depth \(32\)"):
+    with pytest.raises(
+        FetchError,
+        match=r"date=2026-10-03.*nests deeper than "
+        r"fetch.max_json_depth \(32\)",
+    ):
         fetch_day(api_server)
 
 
@@ -180,8 +218,9 @@ def test_nan_and_infinity_reject_their_item_only(api_server: FakeApi, constant: 
 
 
 def test_a_body_that_is_not_utf8_is_an_error_naming_the_url(api_server: FakeApi) -> None:
-    api_server.add_faults(DAY, ("raw", 200, {"Content-Type": "application/json"},
-                                b'[{"title": "\xff\xfe caf\xe9"}]'))
+    api_server.add_faults(
+        DAY, ("raw", 200, {"Content-Type": "application/json"}, b'[{"title": "\xff\xfe caf\xe9"}]')
+    )
     with pytest.raises(FetchError, match=r"date=2026-10-03.*not JSON"):
         fetch_day(api_server)
 
@@ -240,18 +279,26 @@ def test_a_long_range_needs_yes_and_says_what_it_costs(project: Paths) -> None:
 
 def test_a_long_range_goes_ahead_with_yes(project: Paths) -> None:
     with FakeApi({DAY: load_items(DAY)}) as api:
-        result = run(project, api, "--from", "2026-09-28", "--to", DAY, "--yes",
-                     fetch={"max_range_days": 3})
+        result = run(
+            project, api, "--from", "2026-09-28", "--to", DAY, "--yes", fetch={"max_range_days": 3}
+        )
         assert len(api.requests) == 6
     assert result.exit_code == 0, result.output
     assert "6 days from 2026-09-28 to 2026-10-03" in result.output
 
 
-@pytest.mark.parametrize("args", [["--from", "1976-01-01", "--to", "2026-01-01"],
-                                  ["--date", "0001-01-01"], ["--to", "0001-01-02"],
-                                  ["--date", "9999-12-31"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "1976-01-01", "--to", "2026-01-01"],
+        ["--date", "0001-01-01"],
+        ["--to", "0001-01-02"],
+        ["--date", "9999-12-31"],
+    ],
+)
 def test_days_outside_the_window_are_refused_before_any_request(
-        project: Paths, args: list[str]) -> None:
+    project: Paths, args: list[str]
+) -> None:
     with FakeApi() as api:
         result = run(project, api, *args)
         assert api.requests == []
@@ -263,7 +310,8 @@ def test_days_outside_the_window_are_refused_before_any_request(
 
 
 def test_a_host_that_does_not_resolve_fails_the_run_at_once(
-        project: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Paths, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
 
     def no_dns(host: Any, *args: Any, **kwargs: Any) -> Any:
@@ -274,9 +322,20 @@ def test_a_host_that_does_not_resolve_fails_the_run_at_once(
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     project.config_file.write_text(json.dumps({"fetch": {**FAST, "retries": 5}}))
     start = time.monotonic()
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(project.root), "--api",
-                                      "http://api.invalid/", "--from", "2026-09-01",
-                                      "--to", "2026-09-30"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "fetch",
+            "--root",
+            str(project.root),
+            "--api",
+            "http://api.invalid/",
+            "--from",
+            "2026-09-01",
+            "--to",
+            "2026-09-30",
+        ],
+    )
     assert time.monotonic() - start < 5
     assert result.exit_code == 1, result.output
     assert calls == ["api.invalid"]  # one lookup: no retries, no further days
@@ -292,8 +351,10 @@ def test_a_failed_lookup_is_not_mistaken_for_a_refused_connection() -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    with Fetcher(f"http://127.0.0.1:{port}/", settings) as fetcher, \
-            pytest.raises(FetchError, match=r"gave up after 3 attempt\(s\)"):
+    with (
+        Fetcher(f"http://127.0.0.1:{port}/", settings) as fetcher,
+        pytest.raises(FetchError, match=r"gave up after 3 attempt\(s\)"),
+    ):
         fetcher.fetch_day(DATE)
 
 

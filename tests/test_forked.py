@@ -51,8 +51,10 @@ def test_a_child_that_dies_without_answering_is_run_here() -> None:
 
 
 def test_a_failing_step_raises_its_own_error_here(tmp_path: Path) -> None:
-    with Forked("fails", fails, tmp_path / "x") as job, pytest.raises(FileNotFoundError,
-                                                                       match="no such file"):
+    with (
+        Forked("fails", fails, tmp_path / "x") as job,
+        pytest.raises(FileNotFoundError, match="no such file"),
+    ):
         job.result()
 
 
@@ -108,8 +110,12 @@ while not Path({str(started)!r}).exists():
     time.sleep(0.01)
 os._exit(9)  # the build dies (as when killed): no __exit__, no clean-up
 """
-    subprocess.run([sys.executable, "-c", script], check=False, timeout=60,
-                   cwd=Path(__file__).resolve().parents[1])
+    subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     child = int(started.read_text())
     assert until(lambda: not alive(child), seconds=30), f"step {child} outlived its build"
     go_on.touch()

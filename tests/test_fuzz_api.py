@@ -30,28 +30,64 @@ from generator.cli import cli
 from generator.config import Paths
 
 DAY = "2026-10-03"
-LIMITS = {"timeout": 1.0, "retries": 0, "max_wait": 0.01, "rate_limit": 100_000,
-          "rate_window": 1.0, "request_deadline": 2.0, "run_deadline": 4.0,
-          "max_body_bytes": 200_000, "max_json_depth": 16, "max_items_per_day": 300}
+LIMITS = {
+    "timeout": 1.0,
+    "retries": 0,
+    "max_wait": 0.01,
+    "rate_limit": 100_000,
+    "rate_window": 1.0,
+    "request_deadline": 2.0,
+    "run_deadline": 4.0,
+    "max_body_bytes": 200_000,
+    "max_json_depth": 16,
+    "max_items_per_day": 300,
+}
 EXAMPLES = 120
 REAL = load_items(DAY)
 
 # ---------------------------------------------------------------- answers
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False), st.text(max_size=30),
-    st.sampled_from(["", "2610.01092", "٢٦١٠.٠١٠٩٢", "javascript:alert(1)", "http://x y",
-                     "https://ok.example/\n", "<script>x</script>", "\x00\ud800", "9" * 40]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            "2610.01092",
+            "٢٦١٠.٠١٠٩٢",
+            "javascript:alert(1)",
+            "http://x y",
+            "https://ok.example/\n",
+            "<script>x</script>",
+            "\x00\ud800",
+            "9" * 40,
+        ]
+    ),
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                               max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=30,
 )
-FIELDS = ["id", "title", "summary", "upvotes", "authors", "publishedAt", "organization",
-          "ai_keywords", "githubRepo", "githubStars", "projectPage", "ai_summary"]
+FIELDS = [
+    "id",
+    "title",
+    "summary",
+    "upvotes",
+    "authors",
+    "publishedAt",
+    "organization",
+    "ai_keywords",
+    "githubRepo",
+    "githubStars",
+    "projectPage",
+    "ai_summary",
+]
 
 
 @st.composite
@@ -111,32 +147,43 @@ def answers(draw: st.DrawFn) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.fixture(scope="module")
 def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Paths, FakeApi, bytes]]:
-    paths = make_project(tmp_path_factory.mktemp("fuzz-api") / "p", content_from=None,
-                         settings={"fetch": LIMITS})
+    paths = make_project(
+        tmp_path_factory.mktemp("fuzz-api") / "p", content_from=None, settings={"fetch": LIMITS}
+    )
     with FakeApi({DAY: REAL}) as api:
-        result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                          "--date", DAY])
+        result = CliRunner().invoke(
+            cli, ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY]
+        )
         assert result.exit_code == 0, result.output
         stored = store.day_path(paths.content, store.dt.date.fromisoformat(DAY))
         yield paths, api, stored.read_bytes()
 
 
-@settings(max_examples=EXAMPLES, deadline=8_000,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=8_000,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(answer=answers())
 def test_any_answer_ends_in_exit_0_or_1_and_a_failure_keeps_the_day(
-        door: tuple[Paths, FakeApi, bytes], answer: tuple[int, dict[str, str], bytes]) -> None:
+    door: tuple[Paths, FakeApi, bytes], answer: tuple[int, dict[str, str], bytes]
+) -> None:
     paths, api, original = door
     stored: Path = store.day_path(paths.content, store.dt.date.fromisoformat(DAY))
     stored.write_bytes(original)
     status, headers, body = answer
     api.faults.clear()
     api.add_faults(DAY, ("raw", status, headers, body))
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                      "--date", DAY])
+    result = CliRunner().invoke(
+        cli, ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY]
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{type(result.exception).__name__}: {result.exception}\n{result.output}")
+        f"{type(result.exception).__name__}: {result.exception}\n{result.output}"
+    )
     assert result.exit_code in (0, 1), result.output
     if result.exit_code == 1:
         assert stored.read_bytes() == original

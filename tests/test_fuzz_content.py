@@ -24,28 +24,74 @@ from generator.cli import cli
 from generator.config import Paths
 from generator.store import LOCK_NAME
 
-FUZZ = settings(deadline=10_000, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                         HealthCheck.too_slow])
+FUZZ = settings(
+    deadline=10_000,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 # ---------------------------------------------------------------- strategies
 
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=30)
 scalars = st.one_of(
-    text, st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True),
-    st.booleans(), st.none(), st.dates(), st.datetimes(),
-    st.sampled_from(["2610.01092", "２６１０.０１０９２", "https://x.org/\n", "\x00", "\ufeff",
-                     "9999-12-31", "0999-01-01", "2026-13-45", "", " ", "\t", "\u2028"]),
+    text,
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    st.dates(),
+    st.datetimes(),
+    st.sampled_from(
+        [
+            "2610.01092",
+            "２６１０.０１０９２",
+            "https://x.org/\n",
+            "\x00",
+            "\ufeff",
+            "9999-12-31",
+            "0999-01-01",
+            "2026-13-45",
+            "",
+            " ",
+            "\t",
+            "\u2028",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda kids: st.lists(kids, max_size=3)
-                      | st.dictionaries(text, kids, max_size=3), max_leaves=8)
-FIELDS = ["id", "title", "summary", "authors", "published", "upvotes", "comments",
-          "organization", "submitted_by", "github", "github_stars", "project_page",
-          "ai_summary", "keywords", "thumbnail", "extra"]
+values = st.recursive(
+    scalars,
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(text, kids, max_size=3),
+    max_leaves=8,
+)
+FIELDS = [
+    "id",
+    "title",
+    "summary",
+    "authors",
+    "published",
+    "upvotes",
+    "comments",
+    "organization",
+    "submitted_by",
+    "github",
+    "github_stars",
+    "project_page",
+    "ai_summary",
+    "keywords",
+    "thumbnail",
+    "extra",
+]
 
 
 def good_paper(i: int) -> dict:
-    return {"id": f"2610.{i:05d}", "title": f"Paper {i}", "summary": "An abstract.",
-            "authors": ["Ada"], "published": dt.date(2026, 10, 1), "upvotes": i, "comments": 0}
+    return {
+        "id": f"2610.{i:05d}",
+        "title": f"Paper {i}",
+        "summary": "An abstract.",
+        "authors": ["Ada"],
+        "published": dt.date(2026, 10, 1),
+        "upvotes": i,
+        "comments": 0,
+    }
 
 
 @st.composite
@@ -54,23 +100,42 @@ def day_documents(draw: st.DrawFn) -> tuple[str, str]:
     if draw(st.booleans()):
         day = draw(st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)))
         papers = [good_paper(i) for i in range(draw(st.integers(0, 3)))]
-        return f"{day:%Y}/{day}.yml", yaml.safe_dump({"date": day, "papers": papers},
-                                                     allow_unicode=True)
+        return f"{day:%Y}/{day}.yml", yaml.safe_dump(
+            {"date": day, "papers": papers}, allow_unicode=True
+        )
     sane = st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31))
-    date = draw(st.one_of(sane, sane, sane, st.dates(), st.sampled_from(
-        ["2026-10-03", "9999-12-31", "0999-01-01", "2026-13-45", "2026-02-30", "٢٠٢٦-١٠-٠٣"])))
+    date = draw(
+        st.one_of(
+            sane,
+            sane,
+            sane,
+            st.dates(),
+            st.sampled_from(
+                ["2026-10-03", "9999-12-31", "0999-01-01", "2026-13-45", "2026-02-30", "٢٠٢٦-١٠-٠٣"]
+            ),
+        )
+    )
     papers = [good_paper(i) for i in range(draw(st.integers(0, 3)))]
     for paper in papers:
-        for key in draw(st.lists(st.sampled_from(FIELDS), max_size=3)) if draw(st.booleans()) else []:
+        for key in (
+            draw(st.lists(st.sampled_from(FIELDS), max_size=3)) if draw(st.booleans()) else []
+        ):
             paper[key] = draw(values)
     doc = {"date": date, "papers": papers}
     date = str(date)
     if draw(st.integers(0, 3)) == 0:
         doc[draw(text)] = draw(values)
-    body = yaml.safe_dump(doc, allow_unicode=draw(st.booleans()),
-                          default_flow_style=draw(st.sampled_from([None, True, False])))
-    feature = draw(st.sampled_from([""] * 8 + ["alias", "bomb", "dup", "tag", "tab", "bom", "crlf",
-                                    "cut", "null", "recursive"]))
+    body = yaml.safe_dump(
+        doc,
+        allow_unicode=draw(st.booleans()),
+        default_flow_style=draw(st.sampled_from([None, True, False])),
+    )
+    feature = draw(
+        st.sampled_from(
+            [""] * 8
+            + ["alias", "bomb", "dup", "tag", "tab", "bom", "crlf", "cut", "null", "recursive"]
+        )
+    )
     if feature == "alias":
         body = "x: &a [1, 2]\n" + body + "y: *a\n"
     elif feature == "bomb":
@@ -78,9 +143,17 @@ def day_documents(draw: st.DrawFn) -> tuple[str, str]:
     elif feature == "dup":
         body = body + "date: 2026-10-04\n"
     elif feature == "tag":
-        body = body + draw(st.sampled_from(["t: !!python/object:os.system x\n",
-                                            "t: !!binary aGk=\n", "t: !!set {a}\n",
-                                            "t: !custom x\n", "t: !!timestamp 0000-01-01\n"]))
+        body = body + draw(
+            st.sampled_from(
+                [
+                    "t: !!python/object:os.system x\n",
+                    "t: !!binary aGk=\n",
+                    "t: !!set {a}\n",
+                    "t: !custom x\n",
+                    "t: !!timestamp 0000-01-01\n",
+                ]
+            )
+        )
     elif feature == "tab":
         body = body.replace("  ", "\t", 1)
     elif feature == "bom":
@@ -98,9 +171,24 @@ def day_documents(draw: st.DrawFn) -> tuple[str, str]:
     return (f"{folder}/{name}" if folder else name), body
 
 
-SETTING_KEYS = ["title", "description", "site_url", "api", "language", "fetch", "feeds",
-                "pages", "digest", "feeds.items", "pages.trending_days", "digest.top",
-                "digest.subject", "digest.from_address", "digest.smtp_port", "unknown"]
+SETTING_KEYS = [
+    "title",
+    "description",
+    "site_url",
+    "api",
+    "language",
+    "fetch",
+    "feeds",
+    "pages",
+    "digest",
+    "feeds.items",
+    "pages.trending_days",
+    "digest.top",
+    "digest.subject",
+    "digest.from_address",
+    "digest.smtp_port",
+    "unknown",
+]
 
 
 @st.composite
@@ -140,14 +228,19 @@ def run(paths: Paths, *args: str) -> Result:
 def assert_clean_exit(result: Result) -> None:
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        repr(result.exception), result.output)
+        repr(result.exception),
+        result.output,
+    )
     assert "Traceback" not in result.output
 
 
 def stored(paths: Paths) -> dict[str, bytes]:
-    return {str(p.relative_to(paths.root)): p.read_bytes()
-            for base in (paths.content, paths.config_file.parent)
-            for p in sorted(base.rglob("*")) if p.is_file() and p.name != LOCK_NAME}
+    return {
+        str(p.relative_to(paths.root)): p.read_bytes()
+        for base in (paths.content, paths.config_file.parent)
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and p.name != LOCK_NAME
+    }
 
 
 def reset(paths: Paths, files: dict[str, str]) -> None:
@@ -169,7 +262,9 @@ def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> Paths:
 
 @settings(FUZZ, max_examples=300)
 @given(st.lists(day_documents(), min_size=1, max_size=2))
-def test_check_never_crashes_on_any_content(fuzz_project: Paths, docs: list[tuple[str, str]]) -> None:
+def test_check_never_crashes_on_any_content(
+    fuzz_project: Paths, docs: list[tuple[str, str]]
+) -> None:
     reset(fuzz_project, dict(docs))
     before = stored(fuzz_project)
     result = run(fuzz_project, "check")
@@ -188,8 +283,14 @@ def test_check_never_crashes_on_any_content(fuzz_project: Paths, docs: list[tupl
 @settings(FUZZ, max_examples=200)
 @given(site_documents())
 def test_every_command_reads_any_site_yml_cleanly(fuzz_project: Paths, raw: bytes) -> None:
-    reset(fuzz_project, {"2026/2026-10-03.yml": yaml.safe_dump(
-        {"date": dt.date(2026, 10, 3), "papers": [good_paper(1)]})})
+    reset(
+        fuzz_project,
+        {
+            "2026/2026-10-03.yml": yaml.safe_dump(
+                {"date": dt.date(2026, 10, 3), "papers": [good_paper(1)]}
+            )
+        },
+    )
     fuzz_project.config_file.write_bytes(raw)
     before = stored(fuzz_project)
     for command in ("check", "digest"):

@@ -30,8 +30,11 @@ def project(tmp_path: Path) -> Paths:
 
 
 def fetch(paths: Paths, api: FakeApi, now: str, *args: str):  # noqa: ANN201
-    return CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                    "--date", DAY, *args], env={"DAILYPAPERS_NOW": now})
+    return CliRunner().invoke(
+        cli,
+        ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY, *args],
+        env={"DAILYPAPERS_NOW": now},
+    )
 
 
 def answer(api: FakeApi, upvotes: int, comments: int = 1, **extra: object) -> None:
@@ -41,13 +44,21 @@ def answer(api: FakeApi, upvotes: int, comments: int = 1, **extra: object) -> No
 
 
 def snapshot(content: Path) -> dict[str, bytes]:
-    return {p.relative_to(content).as_posix(): p.read_bytes()
-            for p in sorted(content.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+    return {
+        p.relative_to(content).as_posix(): p.read_bytes()
+        for p in sorted(content.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
 
 
-def test_three_fetches_three_points_unchanged_adds_none(project: Paths, api_server: FakeApi) -> None:
-    for when, up in (("2026-12-01T02:45:00Z", 40), ("2026-12-02T02:45:00Z", 55),
-                     ("2026-12-03T02:45:00Z", 60)):
+def test_three_fetches_three_points_unchanged_adds_none(
+    project: Paths, api_server: FakeApi
+) -> None:
+    for when, up in (
+        ("2026-12-01T02:45:00Z", 40),
+        ("2026-12-02T02:45:00Z", 55),
+        ("2026-12-03T02:45:00Z", 60),
+    ):
         answer(api_server, up)
         result = fetch(project, api_server, when)
         assert result.exit_code == 0, result.output
@@ -56,7 +67,10 @@ def test_three_fetches_three_points_unchanged_adds_none(project: Paths, api_serv
     assert snapshot(project.content) == before
     points = history.load(project.content)
     assert [(history.format_time(p.t), p.up) for p in points[PID]] == [
-        ("2026-12-01T02:45:00Z", 40), ("2026-12-02T02:45:00Z", 55), ("2026-12-03T02:45:00Z", 60)]
+        ("2026-12-01T02:45:00Z", 40),
+        ("2026-12-02T02:45:00Z", 55),
+        ("2026-12-03T02:45:00Z", 60),
+    ]
     assert len(points["2612.00001"]) == 1  # recorded once: its count never changed
     lines = (project.content / "history" / "2026-12.jsonl").read_text().splitlines()
     assert lines[1] == '{"t":"2026-12-02T02:45:00Z","papers":{"2612.01234":[55,1]}}'
@@ -76,7 +90,9 @@ def test_month_file_by_capture_time(project: Paths, api_server: FakeApi) -> None
     answer(api_server, 2)
     fetch(project, api_server, "2027-01-01T00:00:01Z")
     assert sorted(p.name for p in (project.content / "history").iterdir()) == [
-        "2026-12.jsonl", "2027-01.jsonl"]
+        "2026-12.jsonl",
+        "2027-01.jsonl",
+    ]
 
 
 def test_failed_fetch_changes_no_file_in_content(project: Paths, api_server: FakeApi) -> None:
@@ -94,9 +110,21 @@ def test_a_run_keeps_the_days_that_worked(project: Paths, api_server: FakeApi) -
     answer(api_server, 40)
     api_server.days["2026-11-30"] = [make_item("2611.09999", "Other", upvotes=5)]
     api_server.add_faults("2026-11-30", *[("status", 500)] * 5)
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(project.root), "--api",
-                                      api_server.url, "--from", "2026-11-30", "--to", DAY],
-                                env={"DAILYPAPERS_NOW": "2026-12-01T02:45:00Z"})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "fetch",
+            "--root",
+            str(project.root),
+            "--api",
+            api_server.url,
+            "--from",
+            "2026-11-30",
+            "--to",
+            DAY,
+        ],
+        env={"DAILYPAPERS_NOW": "2026-12-01T02:45:00Z"},
+    )
     assert result.exit_code == 1
     assert set(history.load(project.content)) == {PID, "2612.00001"}
 
@@ -115,27 +143,32 @@ def _check(paths: Paths):  # noqa: ANN202
     return CliRunner().invoke(cli, ["check", "--root", str(paths.root)])
 
 
-@pytest.mark.parametrize(("line", "cause"), [
-    ("{not json", "not valid JSON"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[1,0]},"x":1}', "unknown key 'x'"),
-    ('{"t":"2026-12-01","papers":{"2612.01234":[1,0]}}', "field 't'"),
-    ('{"t":"2026-11-01T00:00:00Z","papers":{"2612.01234":[1,0]}}', "belongs in 2026-11.jsonl"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[-1,0]}}', "negative"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[true,0]}}', "whole number"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[1]}}', "[upvotes, comments]"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"12":[1,0]}}', "not an arXiv id"),
-    ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[NaN,0]}}', "not valid JSON"),
-    ('{"t":"2026-12-03T00:00:00Z","papers":{"2612.01234":[3,0]}}', "not after its previous"),
-    ("", "an empty line"),
-])
+@pytest.mark.parametrize(
+    ("line", "cause"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[1,0]},"x":1}', "unknown key 'x'"),
+        ('{"t":"2026-12-01","papers":{"2612.01234":[1,0]}}', "field 't'"),
+        ('{"t":"2026-11-01T00:00:00Z","papers":{"2612.01234":[1,0]}}', "belongs in 2026-11.jsonl"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[-1,0]}}', "negative"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[true,0]}}', "whole number"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[1]}}', "[upvotes, comments]"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"12":[1,0]}}', "not an arXiv id"),
+        ('{"t":"2026-12-01T00:00:00Z","papers":{"2612.01234":[NaN,0]}}', "not valid JSON"),
+        ('{"t":"2026-12-03T00:00:00Z","papers":{"2612.01234":[3,0]}}', "not after its previous"),
+        ("", "an empty line"),
+    ],
+)
 def test_check_reports_a_broken_line(tmp_path: Path, line: str, cause: str) -> None:
     paths = make_project(tmp_path / "p", content_from=None)
-    good = ['{"t":"2026-12-02T00:00:00Z","papers":{"2612.01234":[1,0]}}',
-            '{"t":"2026-12-04T00:00:00Z","papers":{"2612.01234":[2,0]}}']
+    good = [
+        '{"t":"2026-12-02T00:00:00Z","papers":{"2612.01234":[1,0]}}',
+        '{"t":"2026-12-04T00:00:00Z","papers":{"2612.01234":[2,0]}}',
+    ]
     (paths.content / "history").mkdir()
-    (paths.content / "history" / "2026-12.jsonl").write_text("\n".join([*good, line, good[0]
-                                                                         .replace("02T", "05T")
-                                                                         .replace("[1,0]", "[5,0]")]) + "\n")
+    (paths.content / "history" / "2026-12.jsonl").write_text(
+        "\n".join([*good, line, good[0].replace("02T", "05T").replace("[1,0]", "[5,0]")]) + "\n"
+    )
     result = _check(paths)
     assert result.exit_code == 1, result.output
     assert "2026-12.jsonl:3: " in result.output and cause in result.output
@@ -146,7 +179,8 @@ def test_check_accepts_history_and_counts_points(tmp_path: Path) -> None:
     paths = make_project(tmp_path / "p", content_from=None)
     (paths.content / "history").mkdir()
     (paths.content / "history" / "2026-12.jsonl").write_text(
-        '{"t":"2026-12-02T00:00:00Z","papers":{"2612.01234":[1,0],"2612.00002":[4,1,9]}}\n')
+        '{"t":"2026-12-02T00:00:00Z","papers":{"2612.01234":[1,0],"2612.00002":[4,1,9]}}\n'
+    )
     result = _check(paths)
     assert result.exit_code == 0, result.output
     assert "2 history point(s)" in result.output
@@ -195,14 +229,22 @@ def test_file_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 T0 = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
 _ids = st.sampled_from(["2611.00001", "2611.00002", "2612.00003"])
 _values = st.tuples(st.integers(0, 5), st.integers(0, 2), st.none() | st.integers(0, 3))
-_captures = st.lists(st.tuples(st.integers(-48, 24 * 9),  # hours from T0: out of order too
-                               st.dictionaries(_ids, _values, max_size=3)), max_size=8)
+_captures = st.lists(
+    st.tuples(
+        st.integers(-48, 24 * 9),  # hours from T0: out of order too
+        st.dictionaries(_ids, _values, max_size=3),
+    ),
+    max_size=8,
+)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(captures=_captures)
-def test_any_sequence_of_captures_appends_in_time_order(tmp_path_factory: pytest.TempPathFactory,
-                                                        captures: list) -> None:
+def test_any_sequence_of_captures_appends_in_time_order(
+    tmp_path_factory: pytest.TempPathFactory, captures: list
+) -> None:
     content = tmp_path_factory.mktemp("c")
     model: dict[str, list[tuple[dt.datetime, tuple]]] = {}
     for hours, seen in captures:
@@ -241,8 +283,11 @@ def test_default_fetch_repolls_the_last_stored_days(tmp_path: Path, api_server: 
     from generator import update
     from generator.models import Day
 
-    paths = make_project(tmp_path / "p", content_from=None,
-                         settings={**FAST, "fetch": {**FAST["fetch"], "refresh_days": 3}})
+    paths = make_project(
+        tmp_path / "p",
+        content_from=None,
+        settings={**FAST, "fetch": {**FAST["fetch"], "refresh_days": 3}},
+    )
     today = update.hf_today()
     stored = [today - dt.timedelta(days=n) for n in (2, 6, 9, 12, 40)]
     for day in stored:
@@ -263,7 +308,12 @@ def test_refresh_window_off_and_with_dates(tmp_path: Path) -> None:
         store.save_day(content, Day(date=dt.date(2026, 12, n), papers=[]))
     days = [dt.date(2026, 12, 10)]
     assert update.with_refresh(content, days, 0) == days
-    assert update.with_refresh(content, days, 2) == [dt.date(2026, 12, 3), dt.date(2026, 12, 5),
-                                                     dt.date(2026, 12, 10)]
+    assert update.with_refresh(content, days, 2) == [
+        dt.date(2026, 12, 3),
+        dt.date(2026, 12, 5),
+        dt.date(2026, 12, 10),
+    ]
     assert update.with_refresh(content, [dt.date(2026, 12, 2)], 5) == [
-        dt.date(2026, 12, 1), dt.date(2026, 12, 2)]  # nothing after the run's last day
+        dt.date(2026, 12, 1),
+        dt.date(2026, 12, 2),
+    ]  # nothing after the run's last day

@@ -22,7 +22,11 @@ def test_simulated_history_is_valid_and_ends_at_the_stored_counts(tmp_path: Path
     points = history_sim.write(content, days)
     assert history.check(content) == []
     stored = history.load(content)
-    assert sum(len(p) for p in stored.values()) == points == history_sim.disk_bytes(content)["history_points"]
+    assert (
+        sum(len(p) for p in stored.values())
+        == points
+        == history_sim.disk_bytes(content)["history_points"]
+    )
     latest = {pid: p[-1] for pid, p in stored.items()}
     final = {p.id: p.upvotes for day in days for p in day.papers}  # a later listing wins
     settled = {p.id for day in days[:-14] for p in day.papers}  # past their refresh window

@@ -26,8 +26,11 @@ BIG = ("Long abstract " + "`" * 2000 + " " + "*" * 2000 + " ") * 40  # > 160 KB
 HOSTILE = {  # arXiv id -> (title, summary, extra paper fields)
     "2610.90001": ("<script>alert(1)</script>", "<img src=x onerror=alert(1)> plain", {}),
     "2610.90002": ('Clickable { onclick="alert(1)" }', "Sneaky {: onmouseover=alert(1) }", {}),
-    "2610.90003": ("[x](javascript:alert(1)) <javascript:alert(2)>", "[y](javascript:alert(3))",
-                   {"githubRepo": "javascript:alert(4)", "projectPage": "data:text/html,x"}),
+    "2610.90003": (
+        "[x](javascript:alert(1)) <javascript:alert(2)>",
+        "[y](javascript:alert(3))",
+        {"githubRepo": "javascript:alert(4)", "projectPage": "data:text/html,x"},
+    ),
     "2610.90004": ("Pipes | in | titles", "a | b\n|---|---|\n| c | d |", {}),
     "2610.90005": ("__init__ and *args #1", "1. foo\n===\n> quote\n# heading", {}),
     "2610.90006": ("Attention is $O(L^2)$ with $x_i^2$", r"We bound $\mathcal{O}(n)$ here.", {}),
@@ -45,8 +48,10 @@ def hostile_items() -> list[dict]:
     for pid, (title, summary, extra) in HOSTILE.items():
         item = copy.deepcopy(template)
         item["paper"].update({"id": pid, "title": title, "summary": summary, **extra})
-        item["paper"]["authors"] = [{"name": "<b>Eve</b> & Mallory", "hidden": False},
-                                    {"name": "Hidden Hugo", "hidden": True}]
+        item["paper"]["authors"] = [
+            {"name": "<b>Eve</b> & Mallory", "hidden": False},
+            {"name": "Hidden Hugo", "hidden": True},
+        ]
         item["organization"] = {"name": "<i>org</i>", "fullname": "<svg onload=alert(1)>"}
         item.pop("title", None)
         item.pop("summary", None)
@@ -59,16 +64,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     paths = make_project(tmp_path_factory.mktemp("hostile"), content_from=None)
     with FakeApi({DAY: hostile_items()}) as api:
         # JSON cannot carry a lone surrogate as UTF-8; the server sends \ud800 escapes
-        result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                          "--date", DAY])
+        result = CliRunner().invoke(
+            cli, ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY]
+        )
     assert result.exit_code == 0, result.output
     build_project(paths)
     return paths
 
 
 def all_html(paths: Paths) -> dict[str, str]:
-    return {str(p.relative_to(paths.site)): p.read_text(encoding="utf-8")
-            for p in paths.site.rglob("*.html") if "pagefind" not in p.parts}
+    return {
+        str(p.relative_to(paths.site)): p.read_text(encoding="utf-8")
+        for p in paths.site.rglob("*.html")
+        if "pagefind" not in p.parts
+    }
 
 
 def paper_html(paths: Paths, pid: str) -> str:
@@ -96,15 +105,18 @@ def test_rows2_3_no_event_handler_attribute_anywhere(site: Paths) -> None:
     for name, html in all_html(site).items():
         for tag, attrs in Page(html).elements:
             assert not [a for a in attrs if a.startswith("on")], (name, tag, attrs)
-    assert "{ onclick=&quot;alert(1)&quot; }" in paper_html(site, "2610.90002") or \
-        '{ onclick="alert(1)" }' in Page(paper_html(site, "2610.90002")).text("h1")
+    assert "{ onclick=&quot;alert(1)&quot; }" in paper_html(
+        site, "2610.90002"
+    ) or '{ onclick="alert(1)" }' in Page(paper_html(site, "2610.90002")).text("h1")
 
 
 def test_row4_no_javascript_links(site: Paths) -> None:
     for name, html in all_html(site).items():
         for _, attrs in Page(html).elements:
             for key in ("href", "src", "action", "formaction"):
-                assert not attrs.get(key, "").strip().lower().startswith(("javascript:", "data:")), name
+                assert (
+                    not attrs.get(key, "").strip().lower().startswith(("javascript:", "data:"))
+                ), name
     page = Page(paper_html(site, "2610.90003"))
     assert "[x](javascript:alert(1))" in page.text("h1")
 
@@ -126,7 +138,9 @@ def test_row6_markdown_syntax_verbatim(site: Paths) -> None:
 def test_row7_math_rendered_latex_unchanged(site: Paths) -> None:
     html = paper_html(site, "2610.90006")
     assert html.count("<math") >= 3
-    annotations = re.findall(r'<annotation encoding="application/x-tex"[^>]*>(.*?)</annotation>', html)
+    annotations = re.findall(
+        r'<annotation encoding="application/x-tex"[^>]*>(.*?)</annotation>', html
+    )
     assert {"O(L^2)", "x_i^2", r"\mathcal{O}(n)"} <= set(annotations)
 
 

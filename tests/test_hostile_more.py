@@ -38,11 +38,17 @@ A, B, C = "2026-10-01", "2026-10-02", "2026-10-03"
 SHARED = "2610.70001"  # featured on days A and B
 BUMPED = "2610.72001"  # its upvotes change between fetches
 OLD_URL, NEW_URL = "https://example.org/daily-papers/", "https://papers.example.net/mirror/"
-CONFIG = {"site_url": OLD_URL,
-          "fetch": {"retries": 4, "max_wait": 0.05, "timeout": 0.3, "page_size": 5}}
+CONFIG = {
+    "site_url": OLD_URL,
+    "fetch": {"retries": 4, "max_wait": 0.05, "timeout": 0.3, "page_size": 5},
+}
 #: Day B: 15 items over 3 pages of 5; these positions are invalid, each in its own way.
-INVALID = {2: "no paper id", 7: "paper 2610.71007: no title",
-           11: "paper 2610.71011: upvotes", 13: "paper 2610.71013: authors"}
+INVALID = {
+    2: "no paper id",
+    7: "paper 2610.71007: no title",
+    11: "paper 2610.71011: upvotes",
+    13: "paper 2610.71013: authors",
+}
 
 
 def day_a(title: str = "Shared paper") -> list[dict]:
@@ -87,20 +93,27 @@ class Story:
         self.results[name] = CliRunner(env={"COLUMNS": "500"}).invoke(cli, argv)
         self.seconds[name] = time.monotonic() - start
         if api:
-            self.requests[name] = [r for r in api.requests[mark:]
-                                   if date is None or r.query.get("date") == date]
+            self.requests[name] = [
+                r for r in api.requests[mark:] if date is None or r.query.get("date") == date
+            ]
         return self.results[name]
 
     def snapshot(self, name: str) -> None:
         """Record content/ (bytes and mtimes) and, if built, site/ and its feeds."""
-        self.content[name] = {p.name: (p.read_bytes(), p.stat().st_mtime_ns)
-                              for p in store.day_files(self.paths.content)}
+        self.content[name] = {
+            p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in store.day_files(self.paths.content)
+        }
         if self.paths.site.exists():
             self.sites[name] = manifest(self.paths.site)
             self.feeds[name] = feed_links(self.paths.site)
             urls = [f"papers/date/{d}/" for d in (A, B, C)] + [f"papers/{BUMPED}/"]
-            self.pages[name] = {url.split("/")[-2]: (self.paths.site / url / "index.html")
-                                .read_text(encoding="utf-8") for url in urls}
+            self.pages[name] = {
+                url.split("/")[-2]: (self.paths.site / url / "index.html").read_text(
+                    encoding="utf-8"
+                )
+                for url in urls
+            }
 
     def build(self, name: str) -> None:
         self.reports[name] = build_project(self.paths)
@@ -124,8 +137,11 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         s.build("rebuilt")
 
         api.days[A] = day_a("MUTATED title")  # must never reach content/ through a failed fetch
-        api.add_faults(A, *[("status", 429, {"Retry-After": "55"})] * 3,
-                       *[("status", 429, {"RateLimit": '"default";r=0;t=55'})] * 2)
+        api.add_faults(
+            A,
+            *[("status", 429, {"Retry-After": "55"})] * 3,
+            *[("status", 429, {"RateLimit": '"default";r=0;t=55'})] * 2,
+        )
         s.run("429", "fetch", "--date", A, api=api, date=A)
         api.add_faults(A, *[("sleep", 1.0)] * 5)
         s.run("timeout", "fetch", "--date", A, api=api, date=A)
@@ -171,8 +187,9 @@ def failed_cleanly(result: Result, *expected: str) -> None:
 
 
 def cards(html: str) -> list[str]:
-    return [a["id"].removeprefix("paper-") for a in Page(html).find("li")
-            if a.get("class") == "dp-card"]
+    return [
+        a["id"].removeprefix("paper-") for a in Page(html).find("li") if a.get("class") == "dp-card"
+    ]
 
 
 def test_row13_same_paper_on_two_days_one_page_one_entry(story: Story) -> None:
@@ -203,8 +220,9 @@ def test_row15_site_url_change_keeps_feed_ids(story: Story) -> None:
 
 
 def test_row16_rate_limited_waits_capped_then_fails_nothing_written(story: Story) -> None:
-    failed_cleanly(story.results["429"], f"{A}:", "HTTP 429", "gave up after 5 attempt(s)",
-                   "api/daily_papers")
+    failed_cleanly(
+        story.results["429"], f"{A}:", "HTTP 429", "gave up after 5 attempt(s)", "api/daily_papers"
+    )
     times = [r.time for r in story.requests["429"]]
     assert len(times) == 5  # 1 + fetch.retries
     gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -235,8 +253,9 @@ def test_row18_timeouts_and_refused_connections_fail_clearly(story: Story) -> No
 
 
 def test_row19_error_page_or_truncated_json_names_the_url(story: Story) -> None:
-    failed_cleanly(story.results["html"], f"{B}:", f"api/daily_papers?date={B}",
-                   "not JSON", "<!DOCTYPE html>")
+    failed_cleanly(
+        story.results["html"], f"{B}:", f"api/daily_papers?date={B}", "not JSON", "<!DOCTYPE html>"
+    )
     failed_cleanly(story.results["truncated"], f"{B}:", f"api/daily_papers?date={B}", "not JSON")
     assert_day_untouched(story, B)
 
@@ -287,12 +306,20 @@ def test_row26_identical_rerun_rewrites_nothing(story: Story) -> None:
 
 def test_row27_hand_edited_yaml_is_named_build_refused_site_kept(story: Story) -> None:
     result = story.results["hand-edited"]
-    line = next(i for i, text in enumerate(
-        story.content["hand-edited"][f"{C}.yml"][0].decode().splitlines(), 1) if "lots" in text)
-    failed_cleanly(result, "2 problem(s) in content",
-                   f"{C}.yml:{line}: paper 1 (id '{BUMPED}'): "
-                   "field 'upvotes': Input should be a valid integer",
-                   f"{C}.yml:{line + 1}: paper 1 (id '{BUMPED}'): field 'colour': unknown key")
+    line = next(
+        i
+        for i, text in enumerate(
+            story.content["hand-edited"][f"{C}.yml"][0].decode().splitlines(), 1
+        )
+        if "lots" in text
+    )
+    failed_cleanly(
+        result,
+        "2 problem(s) in content",
+        f"{C}.yml:{line}: paper 1 (id '{BUMPED}'): "
+        "field 'upvotes': Input should be a valid integer",
+        f"{C}.yml:{line + 1}: paper 1 (id '{BUMPED}'): field 'colour': unknown key",
+    )
     assert story.sites["hand-edited"] == story.sites["moved"]
 
 
@@ -309,17 +336,26 @@ def test_broken_feed_links_are_found(tmp_path: Path) -> None:
     (site_dir / "papers" / "2610.00001" / "index.html").write_text("<p>x</p>")
     papers = [paper("2610.00001"), paper("2610.00002")]
     config = build_module.SiteConfig(site_url=OLD_URL)
-    feeds.write_feeds(feeds.latest_items([Day(date=dt.date(2026, 10, 3), papers=papers)], 50),
-                      config, site_dir)
+    feeds.write_feeds(
+        feeds.latest_items([Day(date=dt.date(2026, 10, 3), papers=papers)], 50), config, site_dir
+    )
     assert broken_feed_links(site_dir, OLD_URL) == [
-        f"{name}: {OLD_URL}papers/2610.00002/" for name in ("feed.xml", "atom.xml", "feed.json")]
+        f"{name}: {OLD_URL}papers/2610.00002/" for name in ("feed.xml", "atom.xml", "feed.json")
+    ]
     assert len(broken_feed_links(site_dir, NEW_URL)) == 6
 
 
 def paper_fields(pid: str) -> dict[str, Any]:
-    return dict(id=pid, title=f"Paper {pid}", summary="An abstract. " * 100,
-                authors=[f"Author {i}" for i in range(12)], published=dt.date(2026, 9, 30),
-                upvotes=int(pid[-3:]), comments=0, keywords=["feeds", "scale"])
+    return dict(
+        id=pid,
+        title=f"Paper {pid}",
+        summary="An abstract. " * 100,
+        authors=[f"Author {i}" for i in range(12)],
+        published=dt.date(2026, 9, 30),
+        upvotes=int(pid[-3:]),
+        comments=0,
+        keywords=["feeds", "scale"],
+    )
 
 
 def paper(pid: str, **kw: Any) -> Paper:
@@ -338,10 +374,15 @@ def test_row30_thousands_of_papers_feeds_capped_by_config(
         day = first + dt.timedelta(days=d)
         path = store.day_path(paths.content, day)
         path.parent.mkdir(exist_ok=True)
-        path.write_text(text.replace(first.isoformat(), day.isoformat())
-                        .replace("'2609.00", f"'2609.{d:02d}"), encoding="utf-8")
-    monkeypatch.setattr(site, "run_mkdocs",
-                        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport())
+        path.write_text(
+            text.replace(first.isoformat(), day.isoformat()).replace("'2609.00", f"'2609.{d:02d}"),
+            encoding="utf-8",
+        )
+    monkeypatch.setattr(
+        site,
+        "run_mkdocs",
+        lambda paths, config, stage, tree, **_: stage.mkdir() or site.MkDocsReport(),
+    )
     monkeypatch.setattr(build_module.search, "build_index", lambda *args: None)
     report = build_project(paths)
     assert report.papers == 2100
@@ -354,8 +395,10 @@ def test_row30_thousands_of_papers_feeds_capped_by_config(
 
 # ---------------------------------------------------------------- dependency safety
 
-SECURITY_FLOORS = {"mkdocs-material": (9, 7, 7),  # search DOM XSS (CVE-2026-73295) fixed
-                   "pymdown-extensions": (10, 16)}  # ReDoS fixes; Material depends on it
+SECURITY_FLOORS = {
+    "mkdocs-material": (9, 7, 7),  # search DOM XSS (CVE-2026-73295) fixed
+    "pymdown-extensions": (10, 16),
+}  # ReDoS fixes; Material depends on it
 
 
 def version_tuple(text: str) -> tuple[int, ...]:
@@ -385,8 +428,22 @@ def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one() 
     extensions = [e if isinstance(e, str) else next(iter(e)) for e in listed]
     configs = {next(iter(e)): next(iter(e.values())) for e in listed if isinstance(e, dict)}
     renderer = PageRenderer(SiteConfig(), REPO / "site_config" / "templates")
-    unit = "`" * 2000 + " " + "*" * 2000 + " " + "[" * 1000 + "]" * 1000 + " " + "$" * 2000 \
-        + " " + "$a" * 1000 + " " + "_" * 1000 + "<" * 500 + " "
+    unit = (
+        "`" * 2000
+        + " "
+        + "*" * 2000
+        + " "
+        + "[" * 1000
+        + "]" * 1000
+        + " "
+        + "$" * 2000
+        + " "
+        + "$a" * 1000
+        + " "
+        + "_" * 1000
+        + "<" * 500
+        + " "
+    )
     bad = (unit * (200_000 // len(unit) + 1))[:200_000]
     good = ("An ordinary abstract with $x^2$ and words [1] of *note*. " * 4000)[:200_000]
 
@@ -395,10 +452,19 @@ def test_pathological_200kb_abstract_renders_in_time_relative_to_a_normal_one() 
         best = float("inf")
         for _ in range(3):  # the best of three: other work on the machine only slows a run
             start = time.perf_counter()
-            page = renderer.render("paper.md.j2", "papers/2610.00001.md", paper=paper,
-                                   featured=[dt.date(2026, 10, 3)], topics=[], org=None,
-                                   related=[], weeks=["2026-W40"], spark=None, papers_by_id={},
-                                   last_day={})
+            page = renderer.render(
+                "paper.md.j2",
+                "papers/2610.00001.md",
+                paper=paper,
+                featured=[dt.date(2026, 10, 3)],
+                topics=[],
+                org=None,
+                related=[],
+                weeks=["2026-W40"],
+                spark=None,
+                papers_by_id={},
+                last_day={},
+            )
             markdown.Markdown(extensions=extensions, extension_configs=configs).convert(page)
             best = min(best, time.perf_counter() - start)
         return best

@@ -54,8 +54,9 @@ def test_a_hard_link_counts_in_each_place_and_a_symlink_is_not_followed(tmp_path
 
 
 def test_the_line_names_what_fits_and_what_is_too_large() -> None:
-    size = SiteSize(bytes=380_000_000, files=61_000, entries=95_000, folder=33_000,
-                    folder_path="papers")
+    size = SiteSize(
+        bytes=380_000_000, files=61_000, entries=95_000, folder=33_000, folder_path="papers"
+    )
     line, warnings = hosting.verdict(size)
     assert line == (
         "site: 380 MB, 61,000 files — fits GitHub Pages (1 GB), Cloudflare Pages paid "
@@ -74,10 +75,12 @@ def test_small_site_fits_everywhere() -> None:
 @pytest.mark.parametrize(
     ("size", "warned"),
     [
-        (SiteSize(int(0.95 * GB), 10_000, 12_000, 5_000, "papers"), ["GitHub Pages", "GitLab Pages"]),
+        (
+            SiteSize(int(0.95 * GB), 10_000, 12_000, 5_000, "papers"),
+            ["GitHub Pages", "GitLab Pages"],
+        ),
         (SiteSize(10**8, 18_500, 19_000, 5_000, "papers"), ["Cloudflare Pages free"]),
-        (SiteSize(10**8, 95_000, 150_000, 49_000, "papers"),
-         ["Cloudflare Pages paid", "Netlify"]),
+        (SiteSize(10**8, 95_000, 150_000, 49_000, "papers"), ["Cloudflare Pages paid", "Netlify"]),
         (SiteSize(10**8, 15_000, 16_000, 5_000, "papers"), []),  # 75 %: no warning yet
     ],
 )
@@ -102,10 +105,18 @@ def test_build_ends_with_the_hosting_line(tmp_path: Path) -> None:
         (content / day.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy(day, content / day.parent.name / day.name)
     paths = make_project(tmp_path / "p", content_from=content)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
-                                                                     os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--root", str(paths.root)],
-                          capture_output=True, text=True, timeout=300, env=env, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "build", "--root", str(paths.root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = proc.stdout.strip().splitlines()[-1]
     size = hosting.measure(paths.site)

@@ -22,13 +22,17 @@ def render_all() -> dict[str, str]:
     return renderer.all_pages(archive)
 
 
-@pytest.mark.parametrize("doc", ["index.md", "papers/date/2026-10-03.md", "papers/2610.01092.md", "archive.md"])
+@pytest.mark.parametrize(
+    "doc", ["index.md", "papers/date/2026-10-03.md", "papers/2610.01092.md", "archive.md"]
+)
 def test_golden(doc: str, request: pytest.FixtureRequest) -> None:
     text = render_all()[doc]
     golden = GOLDEN / (doc.replace("/", "__") + ".golden")
     if request.config.getoption("--update-golden"):
         golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8"), f"{doc} differs from {golden} (--update-golden)"
+    assert text == golden.read_text(encoding="utf-8"), (
+        f"{doc} differs from {golden} (--update-golden)"
+    )
 
 
 def test_pages_are_deterministic() -> None:
@@ -37,11 +41,20 @@ def test_pages_are_deterministic() -> None:
 
 def test_every_page_generated() -> None:
     assert sorted(render_all()) == [
-        "archive.md", "feeds/index.md", "index.md", "orgs/index.md", "orgs/reactiveai.md",
-        "papers/2610.00002.md", "papers/2610.01092.md",
-        "papers/date/2026-10-02.md", "papers/date/2026-10-03.md",
-        "papers/month/2026-10.md", "papers/rising.md", "papers/trending.md",
-        "papers/week/2026-W40.md", "topics/index.md",
+        "archive.md",
+        "feeds/index.md",
+        "index.md",
+        "orgs/index.md",
+        "orgs/reactiveai.md",
+        "papers/2610.00002.md",
+        "papers/2610.01092.md",
+        "papers/date/2026-10-02.md",
+        "papers/date/2026-10-03.md",
+        "papers/month/2026-10.md",
+        "papers/rising.md",
+        "papers/trending.md",
+        "papers/week/2026-W40.md",
+        "topics/index.md",
     ]
 
 
@@ -63,7 +76,9 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
     assert day is not None
     specs = renderer.plan(pages.Archive.of([day]))
     docs, manifest = tmp_path / "docs", tmp_path / "manifest.json"
-    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == len(specs)
+    assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == len(
+        specs
+    )
     calls: list[str] = []
     original = renderer.render
     renderer.render = lambda template, doc, **kw: calls.append(doc) or original(template, doc, **kw)  # type: ignore[method-assign]
@@ -73,8 +88,13 @@ def test_write_pages_renders_only_changes_and_removes_stale(tmp_path: Path) -> N
     specs = renderer.plan(pages.Archive.of([bumped]))
     assert pages.write_pages(renderer, specs, docs, tmp_path / "none", manifest).written == 8
     assert sorted(calls) == [  # every page that shows the paper's upvotes or the day's count
-        "archive.md", "index.md", "orgs/reactiveai.md", "papers/2610.01092.md",
-        "papers/date/2026-10-03.md", "papers/month/2026-10.md", "papers/trending.md",
+        "archive.md",
+        "index.md",
+        "orgs/reactiveai.md",
+        "papers/2610.01092.md",
+        "papers/date/2026-10-03.md",
+        "papers/month/2026-10.md",
+        "papers/trending.md",
         "papers/week/2026-W40.md",
     ]
     assert not (docs / "papers" / "2610.00002.md").exists()  # no longer generated: removed
@@ -92,18 +112,28 @@ def test_pages_rendered_in_forked_shares_equal_pages_rendered_here(
     monkeypatch.setattr(pages.os, "cpu_count", lambda: 2)
     started: list[str] = []
     real_forked = pages.Forked
-    monkeypatch.setattr(pages, "Forked", lambda *a, **k: started.append(a[0]) or real_forked(*a, **k))
-    forked = pages.write_pages(renderer, specs, tmp_path / "forked", tmp_path / "none", tmp_path / "m2")
+    monkeypatch.setattr(
+        pages, "Forked", lambda *a, **k: started.append(a[0]) or real_forked(*a, **k)
+    )
+    forked = pages.write_pages(
+        renderer, specs, tmp_path / "forked", tmp_path / "none", tmp_path / "m2"
+    )
     assert forked.written == here.written == len(specs)
     assert started == ["pages", "pages"]
     read = lambda root: {p.relative_to(root): p.read_bytes() for p in root.rglob("*.md")}  # noqa: E731
     assert read(tmp_path / "forked") == read(tmp_path / "here")
 
 
-@pytest.mark.parametrize(("src", "dst", "expected"), [
-    ("", "papers/1/", "papers/1/"), ("papers/date/x/", "papers/1/", "../../1/"),
-    ("archive/", "", "../"), ("papers/1/", "papers/1/", "./"), ("papers/1/", "feed.xml", "../../feed.xml"),
-])
+@pytest.mark.parametrize(
+    ("src", "dst", "expected"),
+    [
+        ("", "papers/1/", "papers/1/"),
+        ("papers/date/x/", "papers/1/", "../../1/"),
+        ("archive/", "", "../"),
+        ("papers/1/", "papers/1/", "./"),
+        ("papers/1/", "feed.xml", "../../feed.xml"),
+    ],
+)
 def test_rel(src: str, dst: str, expected: str) -> None:
     assert pages.rel(src, dst) == expected
 
@@ -155,8 +185,9 @@ def test_write_pages_with_new_templates_replaces_only_pages_whose_text_changes(
     feeds = templates / "feeds.md.j2"
     feeds.write_text(feeds.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     renderer = pages.PageRenderer(SiteConfig(), templates)
-    written = pages.write_pages(renderer, renderer.plan(pages.Archive.of([day])), docs, none,
-                                manifest)
+    written = pages.write_pages(
+        renderer, renderer.plan(pages.Archive.of([day])), docs, none, manifest
+    )
     assert written.written == 1
     changed = [p for p in docs.rglob("*.md") if p.stat().st_ino != inodes[p]]
     assert [p.relative_to(docs).as_posix() for p in changed] == ["feeds/index.md"]

@@ -20,7 +20,8 @@ SITE = "https://example.org/daily-papers/"
 
 
 def test_the_download_holds_exactly_the_chosen_feeds(
-        browser: Browser, base_url: str, embedded_site: Paths) -> None:  # noqa: F811
+    browser: Browser, base_url: str, embedded_site: Paths
+) -> None:  # noqa: F811
     with monitored(browser, base_url, accept_downloads=True) as (page, monitor):
         page.goto(base_url + "feeds/")
         boxes = page.locator("#dp-picker input[type=checkbox]")
@@ -33,7 +34,7 @@ def test_the_download_holds_exactly_the_chosen_feeds(
         chosen = [topics.nth(0), topics.nth(3), orgs.nth(1)]
         expected = {}
         for box in chosen:
-            label = page.locator(f"label[for=\"{box.get_attribute('id')}\"]")
+            label = page.locator(f'label[for="{box.get_attribute("id")}"]')
             label.click()  # the label ticks its box
             href = box.locator("xpath=..").locator("a").get_attribute("href")
             expected[SITE + href.removeprefix("../")] = label.inner_text()
@@ -57,11 +58,13 @@ def test_the_download_holds_exactly_the_chosen_feeds(
         path = url.removeprefix(SITE)
         assert (embedded_site.site / path).is_file(), path
     assert [o.get("htmlUrl") for o in groups["Organizations"]] == [
-        url.removesuffix("feed.xml") for url in got if "/orgs/" in url]
+        url.removesuffix("feed.xml") for url in got if "/orgs/" in url
+    ]
 
 
 def test_without_javascript_the_page_is_a_list_of_feed_links(
-        browser: Browser, base_url: str) -> None:  # noqa: F811
+    browser: Browser, base_url: str
+) -> None:  # noqa: F811
     with monitored(browser, base_url, java_script_enabled=False) as (page, _monitor):
         page.goto(base_url + "feeds/")
         assert page.locator("#dp-picker input[type=checkbox]").first.is_hidden()

@@ -34,18 +34,67 @@ DAY = "2026-10-03"
 FETCH_EXAMPLES, PAPERS, ROUND_TRIP_EXAMPLES = 8, 20, 40
 
 SNIPPETS = [
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<a href=javascript:x>y</a>",
-    "{{ config }}", "{% include 'base.html' %}", "{# c #}", '{: onclick="alert(1)" }',
-    "{ .cls #id onmouseover=x }", "[x](javascript:alert(1))", "<javascript:alert(1)>",
-    "$x^2$", "$$\\frac{a}{b}$$", "$\\href{javascript:alert(1)}{x}$", "$a<b$", "costs $5",
-    "`code`", "```", "**bold**", "__init__", "*args", "# heading", "\n\n    indented\n\n",
-    "\n1. item\n", "\n> quote\n", "\n|a|b|\n|-|-|\n", "===", "---", "]]>", "<![CDATA[",
-    "&amp;", "&#x3c;", "<!--", "-->", "\x00", "\x0b", "\x1b[31m", "\ufffe", "\ud800", "\u202e",
-    "\u2028", "\r\n", "\t", "\\", "'\"", ": ", "- ", "!!python/object", "&", "<", ">", "  ",
-    "<math><mi>x</mi></math>", "<svg onload=alert(1)>", "模型", "🤗",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<a href=javascript:x>y</a>",
+    "{{ config }}",
+    "{% include 'base.html' %}",
+    "{# c #}",
+    '{: onclick="alert(1)" }',
+    "{ .cls #id onmouseover=x }",
+    "[x](javascript:alert(1))",
+    "<javascript:alert(1)>",
+    "$x^2$",
+    "$$\\frac{a}{b}$$",
+    "$\\href{javascript:alert(1)}{x}$",
+    "$a<b$",
+    "costs $5",
+    "`code`",
+    "```",
+    "**bold**",
+    "__init__",
+    "*args",
+    "# heading",
+    "\n\n    indented\n\n",
+    "\n1. item\n",
+    "\n> quote\n",
+    "\n|a|b|\n|-|-|\n",
+    "===",
+    "---",
+    "]]>",
+    "<![CDATA[",
+    "&amp;",
+    "&#x3c;",
+    "<!--",
+    "-->",
+    "\x00",
+    "\x0b",
+    "\x1b[31m",
+    "\ufffe",
+    "\ud800",
+    "\u202e",
+    "\u2028",
+    "\r\n",
+    "\t",
+    "\\",
+    "'\"",
+    ": ",
+    "- ",
+    "!!python/object",
+    "&",
+    "<",
+    ">",
+    "  ",
+    "<math><mi>x</mi></math>",
+    "<svg onload=alert(1)>",
+    "模型",
+    "🤗",
 ]
-fragment = st.one_of(st.sampled_from(SNIPPETS), st.text(max_size=20),
-                     st.text(st.characters(codec="utf-8"), max_size=10))
+fragment = st.one_of(
+    st.sampled_from(SNIPPETS),
+    st.text(max_size=20),
+    st.text(st.characters(codec="utf-8"), max_size=10),
+)
 text = st.lists(fragment, max_size=10).map("".join)
 
 
@@ -54,12 +103,14 @@ def long(base: st.SearchStrategy[str], size: int) -> st.SearchStrategy[str]:
     return st.one_of(base, base.map(lambda t: t + ("long " * size)[:size]))
 
 
-paper_text = st.fixed_dictionaries({
-    "title": long(text, 1200),
-    "summary": long(text, 25_000),
-    "authors": st.lists(long(text, 600), max_size=3),
-    "organization": st.none() | st.fixed_dictionaries({"name": text, "fullname": text}),
-})
+paper_text = st.fixed_dictionaries(
+    {
+        "title": long(text, 1200),
+        "summary": long(text, 25_000),
+        "authors": st.lists(long(text, 600), max_size=3),
+        "organization": st.none() | st.fixed_dictionaries({"name": text, "fullname": text}),
+    }
+)
 
 
 # ---------------------------------------------------------------- expected text
@@ -67,9 +118,11 @@ paper_text = st.fixed_dictionaries({
 
 def shown(fragment_html: str) -> str:
     """Visible text of some built HTML, math given back as its `$LaTeX$` source."""
+
     def source(match: re.Match[str]) -> str:
         dollars = "$$" if 'display="block"' in match.group(1) else "$"
         return dollars + match.group(2) + dollars
+
     math = r"<math([^>]*)>.*?<annotation[^>]*>(.*?)</annotation></semantics></math>"
     fragment_html = re.sub(math, source, fragment_html, flags=re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", fragment_html))
@@ -99,9 +152,17 @@ def api() -> Iterator[FakeApi]:
 
 
 def items_of(papers: list[dict]) -> list[dict]:
-    return [make_item(f"2610.{90000 + i}", p["title"], p["summary"], upvotes=i,
-                      authors=tuple(p["authors"]), organization=p["organization"])
-            for i, p in enumerate(papers)]
+    return [
+        make_item(
+            f"2610.{90000 + i}",
+            p["title"],
+            p["summary"],
+            upvotes=i,
+            authors=tuple(p["authors"]),
+            organization=p["organization"],
+        )
+        for i, p in enumerate(papers)
+    ]
 
 
 def fetch_and_build(root: Path, api: FakeApi, papers: list[dict]) -> Paths:
@@ -125,22 +186,33 @@ def markup_of(page: str) -> set[tuple[str, str]]:
 
 def markup(paths: Paths) -> set[tuple[str, str]]:
     """markup_of every built page."""
-    return set().union(*(markup_of(p.read_text(encoding="utf-8"))
-                         for p in paths.site.rglob("*.html") if "pagefind" not in p.parts))
+    return set().union(
+        *(
+            markup_of(p.read_text(encoding="utf-8"))
+            for p in paths.site.rglob("*.html")
+            if "pagefind" not in p.parts
+        )
+    )
 
 
 def context(page: str, foreign: set[tuple[str, str]]) -> list[str]:
     """Where the first foreign elements are, for the failure message."""
     spots = [m.start() for tag, _ in foreign for m in re.finditer(f"<{re.escape(tag)}[ >]", page)]
-    return [page[max(0, i - 300): i + 200] for i in sorted(spots)[:2]]
+    return [page[max(0, i - 300) : i + 200] for i in sorted(spots)[:2]]
 
 
 @pytest.fixture(scope="module")
 def allowed(api: FakeApi, tmp_path_factory: pytest.TempPathFactory) -> set[tuple[str, str]]:
     """What our templates and MkDocs produce for benign text, plus the MathML allowlist."""
-    benign = [{"title": f"Benign title {i}", "summary": "Plain words.\n\nA second paragraph.",
-               "authors": ["Ada Lovelace"], "organization": {"name": "org", "fullname": "Org"}
-               if i % 2 else None} for i in range(PAPERS)]
+    benign = [
+        {
+            "title": f"Benign title {i}",
+            "summary": "Plain words.\n\nA second paragraph.",
+            "authors": ["Ada Lovelace"],
+            "organization": {"name": "org", "fullname": "Org"} if i % 2 else None,
+        }
+        for i in range(PAPERS)
+    ]
     pairs = markup(fetch_and_build(tmp_path_factory.mktemp("benign"), api, benign))
     empty = make_project(tmp_path_factory.mktemp("empty"), content_from=None)  # all rejected
     build_project(empty)
@@ -153,12 +225,21 @@ def allowed(api: FakeApi, tmp_path_factory: pytest.TempPathFactory) -> set[tuple
 # ---------------------------------------------------------------- properties
 
 
-@settings(max_examples=FETCH_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=FETCH_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
 @given(papers=st.lists(paper_text, min_size=PAPERS, max_size=PAPERS))
 def test_any_text_is_shown_as_text_and_injects_nothing(
-    papers: list[dict], api: FakeApi, allowed: set[tuple[str, str]],
+    papers: list[dict],
+    api: FakeApi,
+    allowed: set[tuple[str, str]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     root = Path(tempfile.mkdtemp(dir=tmp_path_factory.getbasetemp())) / "p"
@@ -208,15 +289,32 @@ def test_any_text_is_shown_as_text_and_injects_nothing(
     assert len({i["id"] for i in items}) == len(items) == kept
 
 
-@settings(max_examples=ROUND_TRIP_EXAMPLES, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=ROUND_TRIP_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(papers=st.lists(paper_text, min_size=1, max_size=5))
 def test_any_text_survives_the_store_round_trip(papers: list[dict]) -> None:
-    day = Day(date=dt.date(2026, 10, 3), papers=[
-        Paper(id=f"2610.{90000 + i}", title=p["title"] + "x", summary=p["summary"],
-              authors=p["authors"], published=dt.date(2026, 10, 1), upvotes=0, comments=0,
-              organization={"name": p["organization"]["name"] + "o"} if p["organization"] else None)
-        for i, p in enumerate(papers)])
+    day = Day(
+        date=dt.date(2026, 10, 3),
+        papers=[
+            Paper(
+                id=f"2610.{90000 + i}",
+                title=p["title"] + "x",
+                summary=p["summary"],
+                authors=p["authors"],
+                published=dt.date(2026, 10, 1),
+                upvotes=0,
+                comments=0,
+                organization={"name": p["organization"]["name"] + "o"}
+                if p["organization"]
+                else None,
+            )
+            for i, p in enumerate(papers)
+        ],
+    )
     with tempfile.TemporaryDirectory() as folder:
         assert store.save_day(Path(folder), day)
         assert store.load_day(store.day_path(Path(folder), day.date)) == day

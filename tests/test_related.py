@@ -203,8 +203,12 @@ def test_hostile_text_does_not_crash() -> None:
         paper("2606.00027", "Long", "word " * 5000),
     ]
     # Unvalidated text too: control characters and a lone surrogate reach the vectorizer.
-    raw = Paper.model_construct(id="2606.00028", title="Video\x00\x1b[31m\ud800", summary="\x7f",
-                                published=dt.date(2026, 6, 1))
+    raw = Paper.model_construct(
+        id="2606.00028",
+        title="Video\x00\x1b[31m\ud800",
+        summary="\x7f",
+        published=dt.date(2026, 6, 1),
+    )
     result = related.related_papers([*hostile, raw, *DIFFUSION])
     assert set(result) == {p.id for p in [*hostile, raw, *DIFFUSION]}
     assert "2606.00024" in result["2606.00023"]  # CJK tokens are words too
@@ -312,8 +316,9 @@ def test_a_new_paper_changes_only_the_lists_it_enters() -> None:
 
     def made(pid: str, year: int) -> Paper:
         text = " ".join(rng.choices(words, k=60))
-        return Paper.model_validate({**paper(pid, text[:40], text).model_dump(),
-                                     "published": dt.date(year, 3, 1)})
+        return Paper.model_validate(
+            {**paper(pid, text[:40], text).model_dump(), "published": dt.date(year, 3, 1)}
+        )
 
     old = [made(f"2501.{i:05d}", 2025) for i in range(150)]
     old += [made(f"2601.{i:05d}", 2026) for i in range(150)]
@@ -336,21 +341,28 @@ def test_adding_papers_updates_the_saved_model_and_equals_computing_afresh(
 
     def made(pid: str, year: int, extra: str = "") -> Paper:
         text = " ".join(rng.choices(words, k=rng.randint(0, 50))) + extra
-        return Paper.model_validate({**paper(pid, text[:30] or "Untitled", text).model_dump(),
-                                     "published": dt.date(year, 3, 1)})
+        return Paper.model_validate(
+            {
+                **paper(pid, text[:30] or "Untitled", text).model_dump(),
+                "published": dt.date(year, 3, 1),
+            }
+        )
 
     papers = [made(f"2501.{i:05d}", 2025, f" only{i}") for i in range(200)]
     papers += [made(f"2601.{i:05d}", 2026) for i in range(0, 200, 2)]
     fits: list[int] = []
     fit = related._Model.fit.__func__
-    monkeypatch.setattr(related._Model, "fit", classmethod(
-        lambda cls, *a: fits.append(1) or fit(cls, *a)))
+    monkeypatch.setattr(
+        related._Model, "fit", classmethod(lambda cls, *a: fits.append(1) or fit(cls, *a))
+    )
     cache = tmp_path / "related.json"
     related.related_papers(papers, k=4, cache_path=cache)
     assert len(fits) == 1 and (tmp_path / "related-state.npz").is_file()
     for day in range(4):
-        papers += [made(f"2601.{i:05d}", 2026, f" only{rng.randrange(200)} fresh{day} fresh{i}")
-                   for i in range(1 + 2 * day, 200, 38)]  # between old ids; old one-paper words
+        papers += [
+            made(f"2601.{i:05d}", 2026, f" only{rng.randrange(200)} fresh{day} fresh{i}")
+            for i in range(1 + 2 * day, 200, 38)
+        ]  # between old ids; old one-paper words
         papers.append(made(f"2602.{day:05d}", 2026, ""))
         got = related.related_papers(papers, k=4, cache_path=cache)
         assert got == related.related_papers(papers, k=4), day
@@ -358,17 +370,20 @@ def test_adding_papers_updates_the_saved_model_and_equals_computing_afresh(
     # Not an extension: an edited paper, or a new paper of an earlier year (the IDF moves).
     papers[0] = made(papers[0].id, 2025)
     assert related.related_papers(papers, k=4, cache_path=cache) == related.related_papers(
-        papers, k=4)
+        papers, k=4
+    )
     papers.append(made("2412.00001", 2024))
     assert related.related_papers(papers, k=4, cache_path=cache) == related.related_papers(
-        papers, k=4)
+        papers, k=4
+    )
     assert len(fits) == 5 + 4
 
 
 def test_a_damaged_model_file_means_starting_over(tmp_path) -> None:
     cache = tmp_path / "related.json"
-    old = [Paper.model_validate({**p.model_dump(), "published": dt.date(2025, 1, 1)})
-           for p in TOPICAL]
+    old = [
+        Paper.model_validate({**p.model_dump(), "published": dt.date(2025, 1, 1)}) for p in TOPICAL
+    ]
     related.related_papers(old, cache_path=cache)
     state = tmp_path / "related-state.npz"
     state.write_bytes(state.read_bytes()[:300])

@@ -48,21 +48,29 @@ class Built:
 
 def fetch(paths: Paths, api: FakeApi, when: str, counts: dict[str, int]) -> None:
     api.days[DAY] = [make_item(pid, f"Paper {pid}", upvotes=up) for pid, up in counts.items()]
-    result = CliRunner().invoke(cli, ["fetch", "--root", str(paths.root), "--api", api.url,
-                                      "--date", DAY], env={"DAILYPAPERS_NOW": when})
+    result = CliRunner().invoke(
+        cli,
+        ["fetch", "--root", str(paths.root), "--api", api.url, "--date", DAY],
+        env={"DAILYPAPERS_NOW": when},
+    )
     assert result.exit_code == 0, result.output
 
 
 def pages_of(site: Path) -> dict[str, bytes]:
-    return {name: (site / name).read_bytes() for name in (
-        "papers/rising/index.html", f"papers/{A}/index.html")}
+    return {
+        name: (site / name).read_bytes()
+        for name in ("papers/rising/index.html", f"papers/{A}/index.html")
+    }
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     """Three captures and a build, then a fourth capture and an incremental build."""
-    paths = make_project(tmp_path_factory.mktemp("rising") / "p", content_from=None,
-                         settings={"pages": {"period_top": 2}})
+    paths = make_project(
+        tmp_path_factory.mktemp("rising") / "p",
+        content_from=None,
+        settings={"pages": {"period_top": 2}},
+    )
     with FakeApi() as api:
         for when, counts in CAPTURES[:3]:
             fetch(paths, api, when, counts)
@@ -107,17 +115,22 @@ def test_rising_feed_parses_in_page_order_with_unique_stable_ids(built: Built) -
     assert all(not entry.get("guidislink") for entry in feed.entries)
     assert "rising.xml" in load(built.paths.site, "feeds/").links()  # announced there
     head = (built.paths.site / "papers" / "rising" / "index.html").read_text(encoding="utf-8")
-    assert ('<link rel="alternate feed" type="application/rss+xml" title="Rising papers (RSS)" '
-            'href="../../feeds/rising.xml">') in head  # and in the Rising page's head
+    assert (
+        '<link rel="alternate feed" type="application/rss+xml" title="Rising papers (RSS)" '
+        'href="../../feeds/rising.xml">'
+    ) in head  # and in the Rising page's head
 
 
-def test_sparkline_labels_first_and_latest_count_and_one_point_shows_the_count(built: Built) -> None:
+def test_sparkline_labels_first_and_latest_count_and_one_point_shows_the_count(
+    built: Built,
+) -> None:
     page = load(built.paths.site, f"papers/{A}/")
     (svg,) = page.find("svg", **{"class": "dp-spark"})
     assert svg["role"] == "img"
     assert svg["aria-label"] == "Upvotes: 1 on 2026-11-30, 32 on 2026-12-02"
-    points = [tuple(map(int, xy.split(","))) for xy in
-              page.find("polyline")[0]["points"].split(" ")]
+    points = [
+        tuple(map(int, xy.split(","))) for xy in page.find("polyline")[0]["points"].split(" ")
+    ]
     assert len(points) == 4 and [x for x, _ in points] == sorted(x for x, _ in points)
     assert points[0][1] > points[-1][1]  # from 1 up to 32: the line rises
     single = load(built.paths.site, f"papers/{D}/")  # one point: its count, no svg
@@ -131,19 +144,22 @@ def test_json_export_has_history_and_gains(built: Built) -> None:
     assert paper["history_fields"] == ["t", "upvotes", "comments"]
     assert paper["history"] == [[t, counts[A], 1] for t, counts in CAPTURES]
     assert json.loads((api / "papers" / f"{D}.json").read_text())["history"] == [
-        [CAPTURES[0][0], 5, 1]]
+        [CAPTURES[0][0], 5, 1]
+    ]
     day = json.loads((api / "daily" / f"{DAY}.json").read_text())
     gains = {p["id"]: p["gain_24h"] for p in day["papers"]}
     assert gains == {**dict(RISING), D: 0}
 
 
-def test_incremental_build_after_a_new_capture_equals_a_full_build(built: Built,
-                                                                   tmp_path: Path) -> None:
+def test_incremental_build_after_a_new_capture_equals_a_full_build(
+    built: Built, tmp_path: Path
+) -> None:
     after = pages_of(built.paths.site)
     changed = {name for name in after if after[name] != built.before[name]}
     assert {"papers/rising/index.html", f"papers/{A}/index.html"} <= changed
-    full = make_project(tmp_path / "full", content_from=built.paths.content,
-                        settings={"pages": {"period_top": 2}})
+    full = make_project(
+        tmp_path / "full", content_from=built.paths.content, settings={"pages": {"period_top": 2}}
+    )
     assert build_project(full).pages_cached == 0
     assert manifest(full.site) == manifest(built.paths.site)
 

@@ -261,7 +261,9 @@ def test_pagefind_failure_names_the_folder_and_keeps_the_cache(
 
     monkeypatch.setattr(search, "_spawn", fail)
     days = three_years() + [day("2026-01-06", paper("2601.00003"))]
-    with pytest.raises(BuildError, match=r"src/2026: Pagefind failed \(exit 1\): .*Error: Pagefind was not"):
+    with pytest.raises(
+        BuildError, match=r"src/2026: Pagefind failed \(exit 1\): .*Error: Pagefind was not"
+    ):
         index(days, tmp_path, tmp_path / "cache")
     assert (tmp_path / "cache/manifest.json").read_bytes() == manifest
     assert files(tmp_path / "cache/index/2026") == bundle

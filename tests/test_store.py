@@ -16,8 +16,15 @@ D = dt.date(2026, 10, 3)
 
 
 def paper(pid: str = "2610.01092", **kw: object) -> Paper:
-    base = dict(id=pid, title="A title", summary="An abstract.", authors=["Ada", "Alan"],
-                published=dt.date(2026, 10, 1), upvotes=3, comments=1)
+    base = dict(
+        id=pid,
+        title="A title",
+        summary="An abstract.",
+        authors=["Ada", "Alan"],
+        published=dt.date(2026, 10, 1),
+        upvotes=3,
+        comments=1,
+    )
     base.update(kw)
     return Paper(**base)  # type: ignore[arg-type]
 
@@ -50,15 +57,26 @@ def test_valid_file_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('id: "2610.01092"', "id: 2610.01092"), ["2026-10-03.yml:3:", "paper 1", "field 'id'", "quoted string"]),
-        (("upvotes: 12", "upvotes: many"), ["2026-10-03.yml:8:", "paper 1 (id '2610.01092')", "field 'upvotes'", "integer"]),
-        (("comments: 3", "comments: 3\n    color: red"), ["2026-10-03.yml:10:", "field 'color'", "unknown key"]),
+        (
+            ('id: "2610.01092"', "id: 2610.01092"),
+            ["2026-10-03.yml:3:", "paper 1", "field 'id'", "quoted string"],
+        ),
+        (
+            ("upvotes: 12", "upvotes: many"),
+            ["2026-10-03.yml:8:", "paper 1 (id '2610.01092')", "field 'upvotes'", "integer"],
+        ),
+        (
+            ("comments: 3", "comments: 3\n    color: red"),
+            ["2026-10-03.yml:10:", "field 'color'", "unknown key"],
+        ),
         (('    title: "Ego2Act"\n', ""), ["paper 1", "field 'title'", "Field required"]),
         (("published: 2026-10-01", "published: yesterday"), ["field 'published'", "date"]),
-        (('github: x', 'github: x'), None),
+        (("github: x", "github: x"), None),
     ],
 )
-def test_invalid_files_name_file_line_paper_field(tmp_path: Path, change: tuple[str, str], expected: list[str] | None) -> None:
+def test_invalid_files_name_file_line_paper_field(
+    tmp_path: Path, change: tuple[str, str], expected: list[str] | None
+) -> None:
     text = VALID.replace(*change)
     if expected is None:  # the no-op row proves the replacements above are what fails
         assert store.load_day(write(tmp_path, text))
@@ -88,12 +106,22 @@ def test_load_all_reports_every_problem_at_once(tmp_path: Path) -> None:
         store.load_all(tmp_path / "content")
     message = err.value.message
     assert "3 problem(s)" in message
-    assert "2026-10-03.yml" in message and "2026-10-04.yml" in message and "not valid YAML" in message
+    assert (
+        "2026-10-03.yml" in message and "2026-10-04.yml" in message and "not valid YAML" in message
+    )
 
 
 def test_dump_quotes_ids_and_round_trips(tmp_path: Path) -> None:
-    day = Day(date=D, papers=[paper(organization={"name": "ReactiveAI", "fullname": "Reactive AI"},
-                                    keywords=["video"], title="no: yes # 1. __init__")])
+    day = Day(
+        date=D,
+        papers=[
+            paper(
+                organization={"name": "ReactiveAI", "fullname": "Reactive AI"},
+                keywords=["video"],
+                title="no: yes # 1. __init__",
+            )
+        ],
+    )
     text = store.dump_day(day)
     assert "id: '2610.01092'" in text
     assert "github" not in text  # optional fields left out when empty

@@ -30,10 +30,18 @@ PAPER = """\
 {extra}"""
 
 
-def day_text(date: str = "2026-10-03", *, id: str = "2610.01092", title: str = "A title",
-             published: str = "2026-10-01", upvotes: str = "3", extra: str = "") -> str:
+def day_text(
+    date: str = "2026-10-03",
+    *,
+    id: str = "2610.01092",
+    title: str = "A title",
+    published: str = "2026-10-01",
+    upvotes: str = "3",
+    extra: str = "",
+) -> str:
     return f"date: {date}\npapers:\n" + PAPER.format(
-        id=id, title=title, published=published, upvotes=upvotes, extra=extra)
+        id=id, title=title, published=published, upvotes=upvotes, extra=extra
+    )
 
 
 @pytest.fixture
@@ -59,7 +67,8 @@ def run(paths: Paths | Path, *args: str) -> Result:
 def no_traceback(result: Result) -> None:
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
-        result.exception)
+        result.exception
+    )
 
 
 def fails(result: Result, *words: str) -> None:
@@ -70,8 +79,11 @@ def fails(result: Result, *words: str) -> None:
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(root.rglob("*")) if p.name != store.LOCK_NAME}
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+        for p in sorted(root.rglob("*"))
+        if p.name != store.LOCK_NAME
+    }
 
 
 # ---------------------------------------------------------------- ids, counts, URLs
@@ -83,9 +95,19 @@ def test_ids_must_be_ascii_digits(project: Paths, pid: str) -> None:
     fails(run(project, "check"), "2026-10-03.yml:3", "field 'id'")
 
 
-@pytest.mark.parametrize(("value", "ok"), [
-    (str(MAX_COUNT), True), (str(MAX_COUNT + 1), False), ("-1", False), (".nan", False),
-    (".inf", False), ("true", False), ("3.0", False), ("'3'", False)])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        (str(MAX_COUNT), True),
+        (str(MAX_COUNT + 1), False),
+        ("-1", False),
+        (".nan", False),
+        (".inf", False),
+        ("true", False),
+        ("3.0", False),
+        ("'3'", False),
+    ],
+)
 def test_counts_are_integers_up_to_2_53_minus_1(project: Paths, value: str, ok: bool) -> None:
     write(project, "2026/2026-10-03.yml", day_text(upvotes=value))
     result = run(project, "check")
@@ -98,15 +120,29 @@ def test_counts_are_integers_up_to_2_53_minus_1(project: Paths, value: str, ok: 
 @pytest.mark.parametrize("field", ["github_stars: 9007199254740992", "comments: 9007199254740992"])
 def test_stars_and_comments_are_bounded_too(field: str) -> None:
     key, value = field.split(": ")
-    base = dict(id="2401.00001", title="t", summary="s", authors=[],
-                published=dt.date(2024, 1, 1), upvotes=1, comments=0)
+    base = dict(
+        id="2401.00001",
+        title="t",
+        summary="s",
+        authors=[],
+        published=dt.date(2024, 1, 1),
+        upvotes=1,
+        comments=0,
+    )
     with pytest.raises(ValueError, match="less than or equal"):
         Paper(**{**base, key: int(value)})
 
 
-@pytest.mark.parametrize("url", ["https://github.com/a/b\\n", "https://github.com/a\\tb",
-                                 "https://github.com/a\\x01b", "https://github.com/a\\x85b",
-                                 "https://github.com/a\\u2003b"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/a/b\\n",
+        "https://github.com/a\\tb",
+        "https://github.com/a\\x01b",
+        "https://github.com/a\\x85b",
+        "https://github.com/a\\u2003b",
+    ],
+)
 def test_urls_with_whitespace_or_controls_are_rejected(project: Paths, url: str) -> None:
     write(project, "2026/2026-10-03.yml", day_text(extra=f'    github: "{url}"\n'))
     fails(run(project, "check"), "field 'github'", "http(s) URL")
@@ -174,18 +210,21 @@ def test_the_same_day_in_two_year_folders_is_an_error(project: Paths) -> None:
     assert (project.content / "2026-10-03.yml").exists()
 
 
-@pytest.mark.parametrize(("rel", "words"), [
-    ("2026/2026-10-03.yaml", ["2026-10-03.yaml:", "use .yml"]),
-    ("2026/2026-10-03.YML", ["2026-10-03.YML:", "not a day file name"]),
-    ("2026/notes.txt", ["notes.txt:", "not a day file name"]),
-    ("2026-10-03.yml", ["content/2026-10-03.yml:", "not in a year folder"]),
-    ("README.md", ["README.md:", "not in a year folder"]),
-    ("misc/2026-10-03.yml", ["content/misc:", "not a year folder"]),
-    ("２０２６/2026-10-03.yml", ["content/２０２６:", "not a year folder"]),
-    ("2026/sub/2026-10-03.yml", ["2026/sub:", "a folder inside a year folder"]),
-    ("2026/2026-02-30.yml", ["2026-02-30.yml:", "not a real date"]),
-    ("2026/2026-10-03.yml~", ["2026-10-03.yml~:", "not a day file name"]),
-])
+@pytest.mark.parametrize(
+    ("rel", "words"),
+    [
+        ("2026/2026-10-03.yaml", ["2026-10-03.yaml:", "use .yml"]),
+        ("2026/2026-10-03.YML", ["2026-10-03.YML:", "not a day file name"]),
+        ("2026/notes.txt", ["notes.txt:", "not a day file name"]),
+        ("2026-10-03.yml", ["content/2026-10-03.yml:", "not in a year folder"]),
+        ("README.md", ["README.md:", "not in a year folder"]),
+        ("misc/2026-10-03.yml", ["content/misc:", "not a year folder"]),
+        ("２０２６/2026-10-03.yml", ["content/２０２６:", "not a year folder"]),
+        ("2026/sub/2026-10-03.yml", ["2026/sub:", "a folder inside a year folder"]),
+        ("2026/2026-02-30.yml", ["2026-02-30.yml:", "not a real date"]),
+        ("2026/2026-10-03.yml~", ["2026-10-03.yml~:", "not a day file name"]),
+    ],
+)
 def test_misplaced_or_misnamed_files_are_errors(project: Paths, rel: str, words: list[str]) -> None:
     write(project, rel, day_text())
     fails(run(project, "check"), *words)
@@ -234,8 +273,7 @@ def test_a_fifo_under_content_is_an_error_not_a_hang(project: Paths) -> None:
 
 def test_duplicate_keys_are_errors_naming_the_line(project: Paths) -> None:
     write(project, "2026/2026-10-03.yml", day_text(extra="    upvotes: 99\n"))
-    fails(run(project, "check"), "2026-10-03.yml:10", "duplicate key 'upvotes'",
-          "first on line 8")
+    fails(run(project, "check"), "2026-10-03.yml:10", "duplicate key 'upvotes'", "first on line 8")
 
 
 def test_merge_keys_are_not_duplicates() -> None:
@@ -268,18 +306,22 @@ def test_a_file_beyond_the_size_limit_is_an_error(project: Paths) -> None:
     fails(run(project, "check"), "larger than 8 MB")
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    (b"", ["must be a mapping"]),
-    (b"date: 2026-10-03\npapers: null\n", ["field 'papers'"]),
-    (b"date: 2026-10-03\npapers:\n\t- id: x\n", ["not valid YAML"]),
-    (b"date: 2026-10-03\npapers: !!python/object:os.system x\n", ["not valid YAML"]),
-    (b"date: 2026-10-03\npapers: []\nx: !!binary aGk=\n", ["unknown key"]),
-    (b"date: 0000-01-01\npapers: []\n", ["not valid YAML", "year 0"]),
-    (b"\xff\xfedate", ["not UTF-8"]),
-    (b"date: 2026-10-03\npapers: [" + b"[" * 40 + b"]" * 40 + b"]\n", ["nested deeper"]),
-])
-def test_broken_files_are_errors_never_tracebacks(project: Paths, text: bytes,
-                                                  words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (b"", ["must be a mapping"]),
+        (b"date: 2026-10-03\npapers: null\n", ["field 'papers'"]),
+        (b"date: 2026-10-03\npapers:\n\t- id: x\n", ["not valid YAML"]),
+        (b"date: 2026-10-03\npapers: !!python/object:os.system x\n", ["not valid YAML"]),
+        (b"date: 2026-10-03\npapers: []\nx: !!binary aGk=\n", ["unknown key"]),
+        (b"date: 0000-01-01\npapers: []\n", ["not valid YAML", "year 0"]),
+        (b"\xff\xfedate", ["not UTF-8"]),
+        (b"date: 2026-10-03\npapers: [" + b"[" * 40 + b"]" * 40 + b"]\n", ["nested deeper"]),
+    ],
+)
+def test_broken_files_are_errors_never_tracebacks(
+    project: Paths, text: bytes, words: list[str]
+) -> None:
     write(project, "2026/2026-10-03.yml", text)
     before = snapshot(project.content)
     fails(run(project, "check"), *words)
@@ -295,22 +337,26 @@ def test_a_bom_is_accepted(project: Paths) -> None:
 # ---------------------------------------------------------------- site.yml
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    (b"title: Caf\xe9\n", ["site.yml", "not UTF-8"]),
-    (b"title: \"Daily\\nBcc: x@evil.org\"\n", ["title", "one line"]),
-    (b"title: \"a\\x00b\"\n", ["title", "control"]),
-    (b"digest:\n  from_address: \"a@b.org\\r\\nBcc: c@d.org\"\n", ["digest.from_address"]),
-    (b"title: A\ntitle: B\n", ["duplicate key 'title'"]),
-    (b"feeds: 5\n", ["feeds"]),
-    (b"pages: {trending_days: .nan}\n", ["pages.trending_days"]),
-    (b"title: [a]\n", ["title"]),
-    (b"1: x\n", ["setting names must be text"]),
-    (b"- a\n", ["must be a mapping"]),
-    (b"a: &a [*a]\n", ["recursive"]),
-    (b"site_url: \"https://example.org/\\n\"\n", ["site_url"]),
-])
-def test_bad_site_yml_is_an_error_never_a_traceback(project: Paths, text: bytes,
-                                                    words: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (b"title: Caf\xe9\n", ["site.yml", "not UTF-8"]),
+        (b'title: "Daily\\nBcc: x@evil.org"\n', ["title", "one line"]),
+        (b'title: "a\\x00b"\n', ["title", "control"]),
+        (b'digest:\n  from_address: "a@b.org\\r\\nBcc: c@d.org"\n', ["digest.from_address"]),
+        (b"title: A\ntitle: B\n", ["duplicate key 'title'"]),
+        (b"feeds: 5\n", ["feeds"]),
+        (b"pages: {trending_days: .nan}\n", ["pages.trending_days"]),
+        (b"title: [a]\n", ["title"]),
+        (b"1: x\n", ["setting names must be text"]),
+        (b"- a\n", ["must be a mapping"]),
+        (b"a: &a [*a]\n", ["recursive"]),
+        (b'site_url: "https://example.org/\\n"\n', ["site_url"]),
+    ],
+)
+def test_bad_site_yml_is_an_error_never_a_traceback(
+    project: Paths, text: bytes, words: list[str]
+) -> None:
     project.config_file.write_bytes(text)
     for command in ("check", "build", "digest"):
         fails(run(project, command), "site.yml", *words)
@@ -325,8 +371,9 @@ def test_a_multi_line_description_is_fine(project: Paths) -> None:
 
 
 @pytest.mark.parametrize("command", ["build", "check", "serve", "digest"])
-def test_commands_refuse_to_run_outside_a_project_creating_nothing(tmp_path: Path,
-                                                                   command: str) -> None:
+def test_commands_refuse_to_run_outside_a_project_creating_nothing(
+    tmp_path: Path, command: str
+) -> None:
     (tmp_path / "stuff").mkdir()
     (tmp_path / "stuff" / "notes.txt").write_text("mine")
     before = snapshot(tmp_path)
@@ -361,12 +408,22 @@ def test_a_hash_suffix_never_equals_another_names_plain_slug() -> None:
 
 
 def _paper(pid: str, org: str, keywords: list[str]) -> Paper:
-    return Paper(id=pid, title="t", summary="s", authors=[], published=dt.date(2026, 1, 1),
-                 upvotes=1, comments=0, organization=Organization(name=org), keywords=keywords)
+    return Paper(
+        id=pid,
+        title="t",
+        summary="s",
+        authors=[],
+        published=dt.date(2026, 1, 1),
+        upvotes=1,
+        comments=0,
+        organization=Organization(name=org),
+        keywords=keywords,
+    )
 
 
 names = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12).filter(
-    lambda n: clean_text(n, 500, single_line=True) != "")
+    lambda n: clean_text(n, 500, single_line=True) != ""
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -399,7 +456,8 @@ def test_a_day_cached_before_the_limits_is_validated_again(project: Paths, tmp_p
     cache = tmp_path / "cache"
     cache.mkdir()
     key = "2026/2026-10-03.yml"  # as an older build cached it: keyed by the bytes alone
-    (cache / "2026.pickle").write_bytes(pickle.dumps(
-        {key: (hashlib.sha256(path.read_bytes()).hexdigest(), stale)}))
+    (cache / "2026.pickle").write_bytes(
+        pickle.dumps({key: (hashlib.sha256(path.read_bytes()).hexdigest(), stale)})
+    )
     with pytest.raises(store.ContentError, match="upvotes"):
         store.load_all(project.content, cache=cache)

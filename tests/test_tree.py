@@ -10,8 +10,9 @@ from generator.tree import FolderRecords, Prescan, SiteTree
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in folder.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
 
 
 def dirs(folder: Path) -> set[str]:
@@ -20,9 +21,14 @@ def dirs(folder: Path) -> set[str]:
 
 def sources(tmp: Path) -> tuple[SiteTree, Path]:
     src = tmp / "src"
-    for rel, text in {"index.html": "home", "papers/2601.00001/index.html": "paper",
-                      "feed.xml": "feed", "a/b/c.txt": "deep", "x": "x is a file now",
-                      "scratch/moved.css": "css"}.items():
+    for rel, text in {
+        "index.html": "home",
+        "papers/2601.00001/index.html": "paper",
+        "feed.xml": "feed",
+        "a/b/c.txt": "deep",
+        "x": "x is a file now",
+        "scratch/moved.css": "css",
+    }.items():
         (src / rel).parent.mkdir(parents=True, exist_ok=True)
         (src / rel).write_text(text)
     tree = SiteTree()
@@ -42,9 +48,14 @@ def test_sync_into_a_messy_folder_leaves_exactly_the_list(tmp_path: Path) -> Non
     (target / "a").write_text("a file where a folder goes")
     os.link(src / "index.html", target / "index.html")  # already the listed file
     report = tree.sync(target)
-    assert files(target) == {"index.html": b"home", "papers/2601.00001/index.html": b"paper",
-                             "feed.xml": b"feed", "a/b/c.txt": b"deep", "x": b"x is a file now",
-                             "assets/moved.css": b"css"}
+    assert files(target) == {
+        "index.html": b"home",
+        "papers/2601.00001/index.html": b"paper",
+        "feed.xml": b"feed",
+        "a/b/c.txt": b"deep",
+        "x": b"x is a file now",
+        "assets/moved.css": b"css",
+    }
     assert dirs(target) == {"papers", "papers/2601.00001", "a", "a/b", "assets"}
     for rel in ("index.html", "feed.xml", "a/b/c.txt", "x"):  # hard links, not copies
         assert (target / rel).stat().st_ino == (src / rel).stat().st_ino
@@ -66,8 +77,10 @@ def test_sync_again_keeps_everything_and_replaces_what_changed(tmp_path: Path) -
     tree.add_folder("", src, lambda rel: rel == "feed.xml")
     tree.files.pop("assets/moved.css")
     report = tree.sync(target)
-    assert files(target) == {**{k: v for k, v in before.items() if k != "assets/moved.css"},
-                             "feed.xml": b"new feed"}
+    assert files(target) == {
+        **{k: v for k, v in before.items() if k != "assets/moved.css"},
+        "feed.xml": b"new feed",
+    }
     assert "assets" not in dirs(target)  # a folder left empty goes
     assert (report.kept, report.linked, report.removed) == (4, 1, 1)
 
@@ -107,9 +120,14 @@ def test_a_record_spares_listing_unchanged_folders_and_finds_changes_made_by_han
     listing = Prescan(target, records).result()
     tree, _src = sources(tmp_path)  # the moved file again
     tree.sync(target, listing, records)
-    assert files(target) == {"index.html": b"home", "papers/2601.00001/index.html": b"paper",
-                             "feed.xml": b"feed", "a/b/c.txt": b"deep", "x": b"x is a file now",
-                             "assets/moved.css": b"css"}
+    assert files(target) == {
+        "index.html": b"home",
+        "papers/2601.00001/index.html": b"paper",
+        "feed.xml": b"feed",
+        "a/b/c.txt": b"deep",
+        "x": b"x is a file now",
+        "assets/moved.css": b"css",
+    }
     assert dirs(target) == {"papers", "papers/2601.00001", "a", "a/b", "assets"}
 
 

@@ -61,14 +61,15 @@ def test_long_history_is_drawn_with_at_most_24_points_first_and_latest_kept() ->
     spark = trends.sparkline(points)
     assert spark is not None and len(coords(spark)) == trends.MAX_POINTS
     assert spark.label == "Upvotes: 10 on 2026-12-01, 374 on 2027-06-01"
-    markup = (f'<svg class="dp-spark" role="img" aria-label="{spark.label}" viewBox="0 0 '
-              f'{spark.width} {spark.height}" width="{spark.width}" height="{spark.height}">'
-              f'<polyline points="{spark.points}"/></svg>')
+    markup = (
+        f'<svg class="dp-spark" role="img" aria-label="{spark.label}" viewBox="0 0 '
+        f'{spark.width} {spark.height}" width="{spark.width}" height="{spark.height}">'
+        f'<polyline points="{spark.points}"/></svg>'
+    )
     assert len(markup.encode()) <= 300  # the budget: ~0.3 KB per paper
 
 
-@given(st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 10**6)), min_size=2,
-                max_size=200))
+@given(st.lists(st.tuples(st.integers(1, 10_000), st.integers(0, 10**6)), min_size=2, max_size=200))
 def test_any_history_gives_whole_monotone_points_inside_the_box(steps) -> None:
     points, hours = [], 0
     for gap, up in steps:
@@ -119,17 +120,22 @@ def test_now_is_the_newest_capture_of_the_whole_history() -> None:
 
 def test_rising_ranks_by_gain_then_latest_upvotes_then_id() -> None:
     history = {
-        "2612.00005": [at(0, 10), at(48, 30)],   # +20
-        "2612.00004": [at(0, 50), at(48, 55)],   # +5, more upvotes than 00003
-        "2612.00003": [at(0, 1), at(48, 6)],     # +5
-        "2612.00002": [at(0, 1), at(48, 6)],     # +5, same upvotes as 00003: by id
-        "2612.00001": [at(40, 2), at(47, 9)],    # +7, tracked less than 24 h
+        "2612.00005": [at(0, 10), at(48, 30)],  # +20
+        "2612.00004": [at(0, 50), at(48, 55)],  # +5, more upvotes than 00003
+        "2612.00003": [at(0, 1), at(48, 6)],  # +5
+        "2612.00002": [at(0, 1), at(48, 6)],  # +5, same upvotes as 00003: by id
+        "2612.00001": [at(40, 2), at(47, 9)],  # +7, tracked less than 24 h
         "2612.00009": [at(0, 9), at(48, 9, c=3)],  # +0: not rising
-        "2612.00008": [at(0, 9), at(48, 4)],     # lost votes: not rising
+        "2612.00008": [at(0, 9), at(48, 4)],  # lost votes: not rising
     }
     gained = trends.gains(history)
-    expected = [("2612.00005", 20), ("2612.00001", 7), ("2612.00004", 5), ("2612.00002", 5),
-                ("2612.00003", 5)]
+    expected = [
+        ("2612.00005", 20),
+        ("2612.00001", 7),
+        ("2612.00004", 5),
+        ("2612.00002", 5),
+        ("2612.00003", 5),
+    ]
     assert trends.rising(history, history, gained) == expected
     assert trends.rising(reversed(list(history)), history, gained) == expected
     # only the papers asked for, and papers without history are left out

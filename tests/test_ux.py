@@ -125,9 +125,15 @@ def test_titles_name_the_page_and_the_site_once(base_url: str, pages: Pages):  #
     assert _tag_text(home, "title") == SITE_NAME
     assert _tag_text(home, "h1") == SITE_NAME
     titles = {}
-    for url in (pages.day, pages.older_day, pages.paper, *(
-        base_url + path for path in ("archive/", "feeds/", "topics/", "orgs/", "papers/trending/")
-    )):
+    for url in (
+        pages.day,
+        pages.older_day,
+        pages.paper,
+        *(
+            base_url + path
+            for path in ("archive/", "feeds/", "topics/", "orgs/", "papers/trending/")
+        ),
+    ):
         title = _tag_text(_get(url), "title")
         assert title.endswith(f" - {SITE_NAME}"), title
         assert title.count(SITE_NAME) == 1, title
@@ -152,7 +158,9 @@ def test_trending_names_a_single_day_once(rich_site: Paths, tmp_path_factory):
 
     from generator import store
 
-    stored = (store.load_day(path) for path in sorted(rich_site.content.rglob("*.yml"), reverse=True))
+    stored = (
+        store.load_day(path) for path in sorted(rich_site.content.rglob("*.yml"), reverse=True)
+    )
     newest = next(day for day in stored if day.papers)
     paths = make_project(tmp_path_factory.mktemp("one-day"), content_from=None)
     store.save_day(paths.content, newest)
@@ -278,7 +286,10 @@ def _pagefind_requests(monitor) -> list[str]:
 
 
 def test_pagefind_loads_on_first_use(
-    browser: Browser, base_url: str, pages: Pages, target: Target  # noqa: F811
+    browser: Browser,
+    base_url: str,
+    pages: Pages,
+    target: Target,  # noqa: F811
 ):
     for url in (pages.home, pages.day, pages.paper):
         with monitored(browser, base_url, viewport=DESKTOP) as (page, monitor):
@@ -300,7 +311,9 @@ def test_pagefind_loads_on_first_use(
         page.keyboard.type(target.word)
         page.locator(f"{RESULT_LINK}[href$='/papers/{target.paper_id}/']").wait_for()
         # The excerpt under a result does not repeat its title.
-        result = page.locator(".pf-result", has=page.locator(f"a[href$='/papers/{target.paper_id}/']"))
+        result = page.locator(
+            ".pf-result", has=page.locator(f"a[href$='/papers/{target.paper_id}/']")
+        )
         excerpt = " ".join(result.locator(".pf-result-excerpt").inner_text().split())
         assert excerpt and target.title not in excerpt
         monitor.assert_clean()
@@ -339,16 +352,28 @@ def _axe(page: Page, axe_script: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("kind", ["home", "day", "paper", "topic", "archive", "feeds", "rising",
-                                  "search"])
+@pytest.mark.parametrize(
+    "kind", ["home", "day", "paper", "topic", "archive", "feeds", "rising", "search"]
+)
 def test_axe_finds_no_violations(
-    browser: Browser, rich_url: str, rich_pages: Pages, axe_script: Path, kind: str, scheme: str  # noqa: F811
+    browser: Browser,
+    rich_url: str,
+    rich_pages: Pages,
+    axe_script: Path,
+    kind: str,
+    scheme: str,  # noqa: F811
 ):
     with monitored(browser, rich_url, viewport=DESKTOP, color_scheme=scheme) as (page, monitor):
-        url = {"home": rich_pages.home, "day": rich_pages.older_day, "paper": rich_pages.paper,
-               "topic": rich_pages.topic, "archive": rich_url + "archive/",
-               "feeds": rich_url + "feeds/", "rising": rich_url + "papers/rising/",
-               "search": rich_pages.home}[kind]
+        url = {
+            "home": rich_pages.home,
+            "day": rich_pages.older_day,
+            "paper": rich_pages.paper,
+            "topic": rich_pages.topic,
+            "archive": rich_url + "archive/",
+            "feeds": rich_url + "feeds/",
+            "rising": rich_url + "papers/rising/",
+            "search": rich_pages.home,
+        }[kind]
         page.goto(url)
         page.wait_for_load_state("load")
         expected = "slate" if scheme == "dark" else "default"

