@@ -163,7 +163,14 @@ def _from_groups_on(
     notify("export JSON")
     with report.step("export"):
         api_job = jobs.enter_context(
-            Forked("export", export.write_api, archive, paths.build / "api", fork=fork)
+            Forked(
+                "export",
+                export.write_api,
+                archive,
+                paths.build / "api",
+                config.export.papers,
+                fork=fork,
+            )
         )
     notify("group papers")
     with report.step("groups"):

@@ -64,6 +64,12 @@ class PageSettings(_Section):
     related: int = Field(5, ge=0, le=20, description="related papers on a paper page")
 
 
+class ExportSettings(_Section):
+    papers: bool = Field(
+        False, description="also api/papers/<id>.json: one file per paper, with its history"
+    )
+
+
 #: The environment variable holding the SMTP password (never in site.yml).
 SMTP_PASSWORD_ENV = "DAILYPAPERS_SMTP_PASSWORD"
 
@@ -126,6 +132,7 @@ class SiteConfig(_Section):
     fetch: FetchSettings = FetchSettings()
     feeds: FeedSettings = FeedSettings()
     pages: PageSettings = PageSettings()
+    export: ExportSettings = ExportSettings()
     digest: DigestSettings = DigestSettings()
 
     @field_validator("title", "language")

@@ -4,7 +4,9 @@
 - api/daily/<YYYY-MM-DD>.json: a day's papers, ranked, as stored in content/, each with
   `gain_24h` (upvotes gained in the 24 h up to the history's newest capture, trends.py;
   null for a paper without history)
-- api/papers/<arXiv id>.json: one paper (its newest stored version), its featured days and
+- api/papers/<arXiv id>.json, with `export.papers: true` only (a second copy of what the
+  day files hold, and a file per paper: ~5 KB and one file a paper, 163 MB and 33,000
+  files at the real archive's size): one paper (its newest stored version), its featured days and
   its upvote `history`: [[time, upvotes, comments], …], oldest first, and `history_fields`
   naming the three (rows, not objects: half the bytes, as the history grows every day)
 
@@ -35,8 +37,9 @@ def _dumps(data: object) -> bytes:
     return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
-def write_api(archive: Archive, cache: Path) -> OutputCache:
-    """Remake changed files in `cache`; link() the result into the new site's api/ folder."""
+def write_api(archive: Archive, cache: Path, per_paper: bool = False) -> OutputCache:
+    """Remake changed files in `cache`; link() the result into the new site's api/ folder.
+    `per_paper` (`export.papers`): also a file per paper (api/papers/)."""
     out = OutputCache(cache, str(FORMAT_VERSION))
     gained = trends.gains(archive.history)
     index = []
@@ -56,7 +59,7 @@ def write_api(archive: Archive, cache: Path) -> OutputCache:
                 name,
                 _dumps({"version": FORMAT_VERSION, "date": day.date.isoformat(), "papers": papers}),
             )
-    for pid, paper in archive.papers.items():
+    for pid, paper in archive.papers.items() if per_paper else ():
         name = f"papers/{pid}.json"
         if not out.fresh(name, archive.paper_key(pid)):
             featured = [d.isoformat() for d in archive.featured[pid]]

@@ -74,7 +74,9 @@ def rich_site(tmp_path_factory: pytest.TempPathFactory) -> Paths:
     from generator import store
     from generator.models import Day
 
-    paths = make_project(tmp_path_factory.mktemp("rich"), content_from=None)
+    paths = make_project(
+        tmp_path_factory.mktemp("rich"), content_from=None, settings={"export": {"papers": True}}
+    )
     enrich(REPO / "content", paths.content)
     add_history(paths.content)
     store.save_day(paths.content, Day(date=dt.date(2026, 5, 30), papers=[]))

@@ -274,3 +274,10 @@ def test_json_export_lists_days_and_holds_days_and_papers(
     assert paper["paper"]["upvotes"] == first.upvotes
     assert paper["featured"] == [str(d) for d in archive.featured[first.id]]
     assert len(list((api / "papers").iterdir())) == len(archive.papers)
+
+
+def test_no_per_paper_json_unless_asked(embedded_site: Paths) -> None:
+    """export.papers is off by default: the day files hold every paper already."""
+    api = embedded_site.site / "api"
+    assert (api / "index.json").is_file() and any((api / "daily").iterdir())
+    assert not (api / "papers").exists()

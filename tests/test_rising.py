@@ -69,7 +69,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     paths = make_project(
         tmp_path_factory.mktemp("rising") / "p",
         content_from=None,
-        settings={"pages": {"period_top": 2}},
+        settings={"pages": {"period_top": 2}, "export": {"papers": True}},
     )
     with FakeApi() as api:
         for when, counts in CAPTURES[:3]:
@@ -158,7 +158,9 @@ def test_incremental_build_after_a_new_capture_equals_a_full_build(
     changed = {name for name in after if after[name] != built.before[name]}
     assert {"papers/rising/index.html", f"papers/{A}/index.html"} <= changed
     full = make_project(
-        tmp_path / "full", content_from=built.paths.content, settings={"pages": {"period_top": 2}}
+        tmp_path / "full",
+        content_from=built.paths.content,
+        settings={"pages": {"period_top": 2}, "export": {"papers": True}},
     )
     assert build_project(full).pages_cached == 0
     assert manifest(full.site) == manifest(built.paths.site)
