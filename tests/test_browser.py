@@ -515,3 +515,31 @@ def test_a_press_that_outlasts_the_search_loading_still_opens_it(
     page.wait_for_timeout(300)  # a second, toggling click would have closed it by now
     assert page.locator(OPEN_MODAL).count() == 1
     monitor.assert_clean()
+
+
+def test_header_icons_are_css_masks_and_the_colour_toggle_works(
+    open_context, base_url: str
+) -> None:
+    """The logo and the colour toggle's icons are drawn by dailypapers.css (no inline SVG in
+    each page): each is a 24 px box painted through a mask, and the toggle still switches."""
+    page, monitor = open_context(viewport=DESKTOP)
+    page.goto(base_url)
+    html_text = page.content()
+    assert (
+        'class="md-header__option"' in html_text
+        and "<svg"
+        not in html_text.split('data-md-component="palette"', 1)[1].split("</form>", 1)[0]
+    )
+    for selector in (".md-logo .dp-mask", "label.md-icon:visible .dp-mask"):
+        icon = page.locator(selector)
+        box = icon.bounding_box()
+        assert box is not None and box["width"] >= 16 and box["height"] >= 16, selector
+        mask = icon.evaluate(
+            "e => getComputedStyle(e).maskImage || getComputedStyle(e).webkitMaskImage"
+        )
+        assert "data:image/svg+xml" in mask, (selector, mask)
+    before = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    page.locator("label.md-icon:visible").click()
+    after = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+    assert {before, after} == {"default", "slate"}
+    monitor.assert_clean()
