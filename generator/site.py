@@ -23,6 +23,7 @@ import html
 import logging
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -46,6 +47,19 @@ CACHE_FORMAT = "1"
 SPARE = "site-previous"
 #: Whether pages marked `dp_html: true` skip Python-Markdown (tests compare both ways).
 RAW_HTML_PAGES = True
+#: A line break and the blank lines and indentation after it: Material's templates leave
+#: ~1 KB of them in every page. Outside <pre> and <textarea> (pages with either are left
+#: alone) a single line break renders the same.
+_BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*)*")
+
+
+def squeeze(html_text: str) -> str:
+    """`html_text` with each run of line breaks and indentation made one line break."""
+    if "<pre" in html_text or "<textarea" in html_text:
+        return html_text
+    return _BLANK_RUN.sub("\n", html_text)
+
+
 #: Pages per shard below which a second process costs more than it saves.
 MIN_SHARD = 400
 #: The most pages one MkDocs process renders: at 23,000 pages two shards of 11,500 took
@@ -198,6 +212,9 @@ def _mkdocs(paths: Paths, config: SiteConfig, out_dir: Path, only: set[str]) -> 
 
         def on_page_content(self, html, page, config, files):
             return self.raw.pop(page.file.src_uri, html)
+
+        def on_post_page(self, output, page, config):
+            return squeeze(output)
 
     collect = _Collect()
     mkdocs_log = logging.getLogger("mkdocs")

@@ -348,3 +348,19 @@ def test_paper_and_day_pages_use_the_lean_template(embedded_site: Paths, days: l
         assert "\n\n\n" not in text.split('data-md-component="content"')[1].split("</main>")[0]
     archive = (embedded_site.site / "archive" / "index.html").read_text(encoding="utf-8")
     assert "<pagefind-modal>" not in archive and "pagefind-modal-trigger" in archive
+
+
+def test_squeeze_keeps_one_line_break_and_leaves_pre_alone() -> None:
+    from generator.site import squeeze
+
+    assert squeeze("<p>a</p>\n    \n\n  <p>b</p>\n\t<a>c</a> <a>d</a>") == (
+        "<p>a</p>\n<p>b</p>\n<a>c</a> <a>d</a>"
+    )
+    page = "<div>\n   <pre>  x\n    y</pre>\n</div>"
+    assert squeeze(page) == page
+
+
+def test_built_pages_carry_no_blank_lines_or_indentation(embedded_site: Paths) -> None:
+    for rel in ("index.html", "papers/2511.17592/index.html", "topics/index.html"):
+        text = (embedded_site.site / rel).read_text(encoding="utf-8")
+        assert "\n\n" not in text and "\n " not in text, rel
