@@ -35,6 +35,7 @@ from generator.config import SiteConfig
 from generator.models import Day, Paper, is_http_url
 from generator.outputs import OutputCache
 from generator.pages import absolute_url, paper_doc
+from generator.textfmt import count
 from generator.textfmt import xml_safe as _xml_safe
 
 if TYPE_CHECKING:
@@ -252,8 +253,8 @@ def daily_feed(days: list[Day], config: SiteConfig) -> bytes:
         fe = fg.add_entry(order="append")
         fe.id(f"urn:daily-papers:day:{day.date.isoformat()}")
         fe.guid(f"urn:daily-papers:day:{day.date.isoformat()}", permalink=False)
-        count = f"{len(ranked)} paper{'' if len(ranked) == 1 else 's'}"
-        fe.title(f"{config.title} — {day.date:%b} {day.date.day}, {day.date:%Y}: {count}")
+        how_many = f"{len(ranked)} paper{'' if len(ranked) == 1 else 's'}"
+        fe.title(f"{config.title} — {day.date:%b} {day.date.day}, {day.date:%Y}: {how_many}")
         fe.link(href=f"{base}papers/date/{day.date.isoformat()}/", rel="alternate")
         when = dt.datetime.combine(day.date, dt.time(), tzinfo=dt.UTC)
         fe.published(when)
@@ -285,11 +286,7 @@ def _entry_date(item: FeedItem) -> dt.datetime:
 
 def _counts(paper: Paper) -> str:
     """The counts at build time, e.g. "▲ 60 upvotes · 3 comments"."""
-
-    def plural(n: int, word: str) -> str:
-        return f"{n:,} {word}{'' if n == 1 else 's'}"
-
-    return f"▲ {plural(paper.upvotes, 'upvote')} · {plural(paper.comments, 'comment')}"
+    return f"▲ {count(paper.upvotes, 'upvote')} · {count(paper.comments, 'comment')}"
 
 
 def _text(paper: Paper) -> str:

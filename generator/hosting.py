@@ -19,7 +19,6 @@ GB = 1000**3  # hosts' "1 GB": the decimal unit is the stricter reading
 
 @dataclass(frozen=True)
 class Limit:
-    host: str
     what: str  # "bytes" (sum of file sizes), "files", "entries" (files + folders) or "folder"
     value: int
     label: str  # how the limit reads in the summary line
@@ -29,15 +28,15 @@ class Limit:
 #: deployment, free and paid plans), Netlify (entries in one folder), GitLab Pages
 #: (site size and entries).
 LIMITS: tuple[tuple[str, tuple[Limit, ...]], ...] = (
-    ("GitHub Pages", (Limit("GitHub Pages", "bytes", GB, "1 GB"),)),
-    ("Cloudflare Pages paid", (Limit("Cloudflare Pages paid", "files", 100_000, "100k files"),)),
-    ("Cloudflare Pages free", (Limit("Cloudflare Pages free", "files", 20_000, "20k files"),)),
-    ("Netlify", (Limit("Netlify", "folder", 54_000, "54k entries a folder"),)),
+    ("GitHub Pages", (Limit("bytes", GB, "1 GB"),)),
+    ("Cloudflare Pages paid", (Limit("files", 100_000, "100k files"),)),
+    ("Cloudflare Pages free", (Limit("files", 20_000, "20k files"),)),
+    ("Netlify", (Limit("folder", 54_000, "54k entries a folder"),)),
     (
         "GitLab Pages",
         (
-            Limit("GitLab Pages", "bytes", GB, "1 GB"),
-            Limit("GitLab Pages", "entries", 200_000, "200k entries"),
+            Limit("bytes", GB, "1 GB"),
+            Limit("entries", 200_000, "200k entries"),
         ),
     ),
 )
@@ -52,12 +51,9 @@ class SiteSize:
     folder_path: str  # that folder, relative to the site ("" for the site's own)
 
     def amount(self, what: str) -> int:
-        return {
-            "bytes": self.bytes,
-            "files": self.files,
-            "entries": self.entries,
-            "folder": self.folder,
-        }[what]
+        """The measure a Limit's `what` names (one of the fields above)."""
+        value: int = getattr(self, what)
+        return value
 
 
 def measure(site: Path) -> SiteSize:

@@ -43,7 +43,7 @@ from generator.groups import (
 )
 from generator.history import Point
 from generator.models import Day, Paper
-from generator.textfmt import rich
+from generator.textfmt import count, rich
 from generator.tree import files_under
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,7 @@ def _env(templates: Path) -> jinja2.Environment:
     env.filters["rich"] = rich
     env.filters["longdate"] = lambda d: f"{d:%b} {d.day}, {d:%Y}"
     env.filters["shortdate"] = lambda d: f"{d:%b} {d.day}"
-    env.filters["count"] = lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}"
+    env.filters["count"] = count
     return env
 
 

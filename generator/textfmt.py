@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def count(n: int, word: str) -> str:
+    """ "1 paper", "1,204 papers": a count and its word, plural unless it is 1."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def xml_safe(text: str) -> str:
     """Drop characters XML 1.0 cannot carry (models already do; output must not depend on it)."""
     return _NOT_XML_CHAR.sub("", text)
